@@ -1,0 +1,65 @@
+"""Roles and the permission matrix: which role may use which capability.
+
+Every page and API operation names exactly one capability (or is public); a
+test walks them all for every role, so an endpoint without a rule fails it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    REGISTRAR = "registrar"
+    REVIEWER = "reviewer"
+    PLANNER = "planner"
+    CLAIMS_OFFICER = "claims_officer"
+    ANALYST = "analyst"
+    AUDITOR = "auditor"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _("Administrator"),
+    Role.REGISTRAR: _("Registrar"),
+    Role.REVIEWER: _("Reviewer"),
+    Role.PLANNER: _("Planner"),
+    Role.CLAIMS_OFFICER: _("Claims officer"),
+    Role.ANALYST: _("Analyst"),
+    Role.AUDITOR: _("Auditor (read-only)"),
+}
+
+ALL_ROLES = frozenset(Role)
+
+
+class Cap(StrEnum):
+    """Capabilities; each is granted to a set of roles in ``MATRIX``."""
+
+    DASHBOARD_VIEW = "dashboard.view"
+    JOBS_VIEW = "jobs.view"
+    AUDIT_VIEW = "audit.view"
+    AUDIT_VERIFY = "audit.verify"
+    STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"
+    TOKENS_OWN = "tokens.own"
+
+
+MATRIX: dict[Cap, frozenset[Role]] = {
+    Cap.DASHBOARD_VIEW: ALL_ROLES,
+    Cap.JOBS_VIEW: ALL_ROLES,
+    Cap.AUDIT_VIEW: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Cap.AUDIT_VERIFY: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Cap.STAFF_VIEW: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Cap.STAFF_MANAGE: frozenset({Role.ADMIN}),
+    Cap.TOKENS_OWN: ALL_ROLES - {Role.AUDITOR},
+}
+
+
+def roles_with(cap: Cap) -> frozenset[Role]:
+    return MATRIX[cap]
+
+
+def has_capability(roles: frozenset[str] | set[str], cap: Cap) -> bool:
+    return bool(MATRIX[cap] & {Role(r) for r in roles if r in Role.__members__.values()})

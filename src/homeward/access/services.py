@@ -1,0 +1,208 @@
+"""Writes about staff accounts, roles and API tokens; each with its audit event."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from homeward.access.models import ApiToken
+from homeward.access.roles import Role
+from homeward.audit.services import audit_record
+from homeward.core.errors import ValidationError
+
+TOKEN_PREFIX = "hwt_"  # noqa: S105 - a format tag, not a secret
+TOKEN_LIFETIME = timedelta(days=90)
+
+ERR_USERNAME_TAKEN = "the user name {username!r} is already taken"
+ERR_UNKNOWN_ROLE = "unknown role {role!r}; roles are: {roles}"
+ERR_NO_ROLE = "a staff account needs at least one role"
+ERR_LAST_ADMIN = "this would leave no active administrator"
+
+
+def _roles(names: list[str] | tuple[str, ...] | set[str]) -> list[Role]:
+    found = []
+    for name in names:
+        try:
+            found.append(Role(name))
+        except ValueError:
+            raise ValidationError(
+                ERR_UNKNOWN_ROLE.format(role=name, roles=", ".join(r.value for r in Role)),
+                [("", "roles", f"unknown role {name!r}")],
+            ) from None
+    if not found:
+        raise ValidationError(ERR_NO_ROLE, [("", "roles", ERR_NO_ROLE)])
+    return sorted(set(found))
+
+
+def roles_ensure_groups() -> None:
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def staff_create(*, actor: Any, username: str, roles: list[str], email: str = "", password: str | None = None) -> Any:
+    """Create a staff account; returns the user. A password is generated when none is given."""
+    User = get_user_model()
+    username = username.strip()
+    if not username:
+        raise ValidationError("a user name is required", [("", "username", "required")])
+    wanted = _roles(roles)
+    password = password or generate_password()
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError(ERR_USERNAME_TAKEN.format(username=username), [("", "username", "taken")])
+        user = User(username=username, email=email.strip(), is_staff=False, is_superuser=False)
+        try:
+            password_validation.validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationError("; ".join(exc.messages), [("", "password", m) for m in exc.messages]) from None
+        user.set_password(password)
+        user.save()
+        roles_ensure_groups()
+        user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
+        audit_record(
+            actor=actor,
+            action="access.staff.created",
+            target=user,
+            data={"username": username, "roles": [r.value for r in wanted]},
+        )
+    user.generated_password = password  # type: ignore[attr-defined]
+    return user
+
+
+def _active_admin_count() -> int:
+    return int(get_user_model().objects.filter(is_active=True, groups__name=Role.ADMIN.value).count())
+
+
+def staff_set_roles(*, actor: Any, user_id: int, roles: list[str]) -> Any:
+    User = get_user_model()
+    wanted = _roles(roles)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        before = sorted(user.groups.filter(name__in=[r.value for r in Role]).values_list("name", flat=True))
+        roles_ensure_groups()
+        user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
+        if _active_admin_count() == 0:
+            raise ValidationError(ERR_LAST_ADMIN, [("", "roles", ERR_LAST_ADMIN)])
+        audit_record(
+            actor=actor,
+            action="access.staff.roles_changed",
+            target=user,
+            data={"before": before, "after": [r.value for r in wanted]},
+        )
+    return user
+
+
+def staff_set_active(*, actor: Any, user_id: int, active: bool) -> Any:
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if _active_admin_count() == 0:
+            raise ValidationError(ERR_LAST_ADMIN, [("", "is_active", ERR_LAST_ADMIN)])
+        if not active:
+            ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        audit_record(
+            actor=actor, action="access.staff.activated" if active else "access.staff.deactivated", target=user
+        )
+    return user
+
+
+def staff_signed_in(*, user: Any, ip: str) -> None:
+    with transaction.atomic():
+        audit_record(actor=user, action="access.session.signed_in", target=user, data={"ip": ip})
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def api_token_create(*, actor: Any, user_id: int, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and never stored."""
+    name = name.strip() or "token"
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user_id=user_id,
+            name=name[:100],
+            prefix=secret[:12],
+            digest=_digest(secret),
+            expires_at=timezone.now() + TOKEN_LIFETIME,
+        )
+        audit_record(actor=actor, action="access.token.created", target=token, data={"user_id": user_id, "name": name})
+    return token, secret
+
+
+def api_token_revoke(*, actor: Any, token_id: int) -> None:
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token_id)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(actor=actor, action="access.token.revoked", target=token)
+
+
+def api_token_user(secret: str) -> Any | None:
+    """The active user a token acts for, or None; notes its last use at most once a minute."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(secret), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def staff_set_password(*, actor: Any, user_id: int, password: str | None = None) -> str:
+    """Set (or generate) a new password; returns it so it can be handed over once."""
+    password = password or generate_password()
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user_id)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(actor=actor, action="access.staff.password_set", target=user)
+    return password
+
+
+def staff_enroll_totp(*, actor: Any, user_id: int) -> tuple[str, list[str]]:
+    """Give an account a new TOTP secret and recovery codes (replacing any); returns them once."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user_id)
+        Authenticator.objects.filter(user=user).delete()
+        TOTP.activate(user, secret)
+        codes = RecoveryCodes.activate(user).get_unused_codes()
+        audit_record(actor=actor, action="access.staff.mfa_enrolled", target=user)
+    return secret, codes
+
+
+def staff_reset_mfa(*, actor: Any, user_id: int) -> None:
+    """Remove an account's authenticators (lost phone): it must set up TOTP again at next sign-in."""
+    from allauth.mfa.models import Authenticator
+
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user_id)
+        removed = Authenticator.objects.filter(user=user).delete()[0]
+        audit_record(actor=actor, action="access.staff.mfa_reset", target=user, data={"removed": removed})

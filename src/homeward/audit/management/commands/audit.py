@@ -1,0 +1,43 @@
+"""Check the audit chain, or print its latest events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from homeward.audit.selectors import audit_chain_verify, audit_events
+from homeward.core.progress import BarProgress
+
+
+class Command(BaseCommand):
+    help = "audit verify: check every event of the audit chain; audit tail: print the latest events."
+
+    def add_arguments(self, parser: Any) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        verify = sub.add_parser("verify", help="check the whole chain; exit status 1 when it is broken")
+        verify.add_argument("--json", action="store_true", help="print the report as JSON")
+        tail = sub.add_parser("tail", help="print the latest events")
+        tail.add_argument("-n", type=int, default=20)
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        if action == "tail":
+            for e in reversed(list(audit_events()[: options["n"]])):
+                target = f"{e.target_type}:{e.target_id}" if e.target_type else ""
+                self.stdout.write(f"{e.seq:>8}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor_label:<20} {e.action:<32} {target}")
+            return
+        bar = BarProgress(unit="events")
+        report = audit_chain_verify(progress=bar)
+        bar.close()
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False))
+        elif report.ok:
+            self.stdout.write(
+                f"audit chain intact: {report.checked} events checked; last #{report.last_seq} {report.last_hash}"
+            )
+        else:
+            for problem in report.problems:
+                self.stdout.write(f"{problem.kind}: {problem.detail}")
+        if not report.ok:
+            raise CommandError(f"audit chain broken: {len(report.problems)} problem(s) in {report.checked} events")

@@ -1,0 +1,112 @@
+"""Writing audit events: only ever inside the transaction of the write (or read) being audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from homeward.audit.chain import GENESIS, canonical_json, chain_hash
+from homeward.audit.models import AuditEvent
+from homeward.core.crypto import current_keyring
+from homeward.core.errors import HomewardError
+from homeward.core.jobs import job_enqueue
+
+# An arbitrary constant naming the PostgreSQL advisory lock that serialises appends to the chain.
+_CHAIN_LOCK = 0x486F6D65_77617264 & 0x7FFFFFFFFFFFFFFF
+
+
+class Actor:
+    """Who did something: a signed-in person, or the system acting for a named command."""
+
+    def __init__(self, *, user_id: int | None, label: str) -> None:
+        self.user_id = user_id
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"Actor({self.label!r})"
+
+
+def actor_of(user: Any) -> Actor:
+    if isinstance(user, Actor):
+        return user
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise HomewardError("an audited action needs a signed-in actor")
+    return Actor(user_id=int(user.pk), label=str(user.get_username()))
+
+
+def system_actor(label: str) -> Actor:
+    return Actor(user_id=None, label=f"system:{label}")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: Any = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction; never skips silently."""
+    if not connection.in_atomic_block:
+        raise HomewardError(f"audit_record({action}) must be called inside the service's transaction")
+    who = actor_of(actor)
+    if target is not None:
+        target_type = target_type or f"{target._meta.app_label}.{target._meta.model_name}"
+        target_id = target_id or target.pk
+    ring = current_keyring()
+    key_id = ring.active_audit_key
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+    last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    seq = (last["seq"] + 1) if last else 1
+    prev_hash = last["hash"] if last else GENESIS
+    at = timezone.now()
+    payload = _json_safe(data or {})
+    canonical = canonical_json(
+        seq=seq,
+        at=at,
+        actor_id=who.user_id,
+        actor_label=who.label,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        data=payload,
+    )
+    return AuditEvent.objects.create(
+        seq=seq,
+        at=at,
+        actor_id=who.user_id,
+        actor_label=who.label,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        data=payload,
+        key_id=key_id,
+        prev_hash=prev_hash,
+        hash=chain_hash(ring.audit_keys[key_id], prev_hash, canonical),
+    )
+
+
+def audit_verify_start(*, actor: Any) -> Any:
+    """Queue a full check of the chain as a background job; returns the Job."""
+    who = actor_of(actor)
+    with transaction.atomic():
+        job = job_enqueue(kind="audit.verify", params={}, created_by_id=who.user_id)
+        audit_record(actor=who, action="audit.verify.started", target=job)
+    return job

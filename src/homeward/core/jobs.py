@@ -1,0 +1,200 @@
+"""Background jobs: creation, the task that runs them, progress, heartbeats and stale detection.
+
+A job kind is registered by the app that owns it with the dotted path of its
+handler, ``handler(job, progress) -> dict``. The handler writes through that
+app's services; this module only runs it and keeps the Job row current.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.utils import OperationalError
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_tasks import task
+
+from homeward.core.errors import HomewardError, ValidationError
+from homeward.core.models import Job
+from homeward.core.progress import ThrottledWriter
+
+log = logging.getLogger("homeward.jobs")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    handler: str
+    label: str | Promise
+
+
+JOB_KINDS: dict[str, JobKind] = {}
+# Seconds between two writes of a job's progress: pages poll every second, so twice a second is enough.
+PROGRESS_WRITE_INTERVAL = 0.5
+
+
+def register_job_kind(name: str, *, handler: str, label: str | Promise) -> None:
+    JOB_KINDS[name] = JobKind(name=name, handler=handler, label=label)
+
+
+def job_kind_label(kind: str) -> str:
+    found = JOB_KINDS.get(kind)
+    return str(found.label) if found else kind
+
+
+def job_enqueue(*, kind: str, params: dict[str, Any], created_by_id: int | None) -> Job:
+    """Create the Job and queue its task in the caller's transaction (the caller writes the audit event)."""
+    if kind not in JOB_KINDS:
+        raise ValidationError(f"unknown job kind {kind!r}")
+    if not connection.in_atomic_block:
+        raise HomewardError("job_enqueue must run inside the caller's transaction")
+    job = Job.objects.create(kind=kind, params=params, created_by_id=created_by_id)
+    result = run_job.enqueue(job.pk)
+    Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
+    job.task_id = str(result.id)
+    return job
+
+
+class JobProgress:
+    """Progress of a running job, written to its row at most twice a second."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.done = job.done
+        self.total = job.total
+        self.message = job.message
+        self.throttle = ThrottledWriter(PROGRESS_WRITE_INTERVAL)
+
+    def start(self, total: int | None, message: str = "") -> None:
+        self.total = total
+        self.done = 0
+        self.message = message
+        self._write(force=True)
+
+    def advance(self, n: int = 1, message: str | None = None) -> None:
+        self.done += n
+        if message is not None:
+            self.message = message
+        self._write()
+
+    def _write(self, *, force: bool = False) -> None:
+        if self.throttle.due(force=force):
+            Job.objects.filter(pk=self.job.pk).update(
+                done=self.done, total=self.total, message=self.message[:500], heartbeat_at=timezone.now()
+            )
+
+    def flush(self) -> None:
+        self._write(force=True)
+
+
+class Heartbeat(threading.Thread):
+    """Marks the job alive every few seconds while its handler runs, from its own connection."""
+
+    def __init__(self, job_id: int, interval: float) -> None:
+        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
+        self.job_id = job_id
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                try:
+                    Job.objects.filter(pk=self.job_id, state=Job.State.RUNNING).update(heartbeat_at=timezone.now())
+                except OperationalError:
+                    log.debug("heartbeat of job %s skipped: database busy", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=self.interval + 5)
+
+
+@task()
+def run_job(job_id: int) -> None:
+    close_old_connections()
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, started_at=now, heartbeat_at=now, worker_pid=os.getpid()
+    )
+    if not claimed:
+        log.warning("job %s was not waiting; not run again", job_id)
+        return
+    job = Job.objects.get(pk=job_id)
+    handler: Callable[[Job, JobProgress], dict[str, Any] | None] = import_string(JOB_KINDS[job.kind].handler)
+    progress = JobProgress(job)
+    beat = Heartbeat(job_id, settings.HOMEWARD_JOB_HEARTBEAT_SECONDS)
+    beat.start()
+    try:
+        result = handler(job, progress)
+    except HomewardError as exc:
+        _finish(job_id, progress, state=Job.State.FAILED, error=str(exc))
+    except Exception:
+        log.exception("job %s (%s) failed", job_id, job.kind)
+        _finish(job_id, progress, state=Job.State.FAILED, error=INTERNAL_ERROR)
+    else:
+        _finish(job_id, progress, state=Job.State.SUCCEEDED, result=result)
+    finally:
+        beat.stop()
+
+
+def _finish(
+    job_id: int, progress: JobProgress, *, state: str, error: str = "", result: dict[str, Any] | None = None
+) -> None:
+    with transaction.atomic():
+        Job.objects.filter(pk=job_id).update(
+            state=state,
+            done=progress.done,
+            total=progress.total,
+            message=progress.message[:500],
+            error=error,
+            result=result,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+        )
+
+
+def job_is_stale(job: Job, *, now: datetime | None = None) -> bool:
+    """A running job whose worker has stopped beating: shown as failed, never as running forever."""
+    if job.state != Job.State.RUNNING:
+        return False
+    now = now or timezone.now()
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    return bool(now - beat > settings.HOMEWARD_JOB_STALE_AFTER)
+
+
+def job_effective_state(job: Job, *, now: datetime | None = None) -> str:
+    return str(Job.State.FAILED) if job_is_stale(job, now=now) else str(job.state)
+
+
+STALE_MESSAGE = gettext_noop("The worker stopped while this job was running.")
+INTERNAL_ERROR = gettext_noop("An internal error stopped this job.")
+
+
+def job_error_text(job: Job) -> str:
+    """The job's error in the reader's language; a stale job explains itself."""
+    if job_is_stale(job):
+        return _(STALE_MESSAGE)
+    return _(job.error) if job.error in (STALE_MESSAGE, INTERNAL_ERROR) else job.error
+
+
+def jobs_fail_stale(*, now: datetime | None = None) -> int:
+    """Record as failed every running job whose heartbeat stopped; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - settings.HOMEWARD_JOB_STALE_AFTER
+    with transaction.atomic():
+        return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
+            state=Job.State.FAILED, error=STALE_MESSAGE, finished_at=now
+        )

@@ -1,0 +1,62 @@
+"""Progress reporting shared by background jobs (stored on the Job) and the CLI (a progress bar)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+
+class Progress(Protocol):
+    def start(self, total: int | None, message: str = "") -> None: ...
+
+    def advance(self, n: int = 1, message: str | None = None) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int | None, message: str = "") -> None:
+        pass
+
+    def advance(self, n: int = 1, message: str | None = None) -> None:
+        pass
+
+
+class BarProgress:
+    """A progress bar on standard error for long CLI commands."""
+
+    def __init__(self, *, unit: str = "rows", disable: bool | None = None) -> None:
+        self.unit = unit
+        self.disable = (not sys.stderr.isatty()) if disable is None else disable
+        self.bar: Any = None
+
+    def start(self, total: int | None, message: str = "") -> None:
+        self.bar = tqdm(total=total, desc=message or None, unit=self.unit, file=sys.stderr, disable=self.disable)
+
+    def advance(self, n: int = 1, message: str | None = None) -> None:
+        if self.bar is None:
+            self.start(None)
+        assert self.bar is not None
+        if message:
+            self.bar.set_description_str(message, refresh=False)
+        self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class ThrottledWriter:
+    """Calls ``write`` at most every ``interval`` seconds, and always for the last update."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.last = 0.0
+
+    def due(self, *, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False

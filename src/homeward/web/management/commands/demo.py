@@ -1,0 +1,44 @@
+"""Prepare the demo: a staff account with every role (and two-factor set up), and the demo data so far."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from homeward.access.roles import Role
+from homeward.access.services import roles_ensure_groups, staff_create, staff_enroll_totp, staff_set_password
+from homeward.audit.services import audit_verify_start, system_actor
+
+
+class Command(BaseCommand):
+    help = "Create the demo staff account (new password each run) and load the demo data."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--username", default="demo-admin")
+
+    def handle(self, *args: Any, username: str, **options: Any) -> None:
+        actor = system_actor("demo")
+        with transaction.atomic():
+            roles_ensure_groups()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            user = staff_create(actor=actor, username=username, roles=[r.value for r in Role])
+            password = user.generated_password
+        else:
+            password = staff_set_password(actor=actor, user_id=user.pk)
+        secret, codes = staff_enroll_totp(actor=actor, user_id=user.pk)
+        audit_verify_start(actor=actor)
+        self.stdout.write("")
+        self.stdout.write("Homeward demo: sign in at http://127.0.0.1:8000/ with")
+        self.stdout.write(f"  user name:  {username}")
+        self.stdout.write(f"  password:   {password}")
+        self.stdout.write("  then a code from an authenticator app set up with this key (or otpauth link):")
+        self.stdout.write(f"    {secret}")
+        self.stdout.write(f"    otpauth://totp/Homeward:{username}?secret={secret}&issuer=Homeward")
+        self.stdout.write("  or, without an app, one of these single-use recovery codes:")
+        self.stdout.write("    " + "  ".join(codes[:5]))
+        self.stdout.write("    " + "  ".join(codes[5:]))
+        self.stdout.write("")

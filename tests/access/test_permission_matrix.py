@@ -1,0 +1,177 @@
+"""Walks every registered page and API operation, for every role and for nobody, and checks allow/deny.
+
+A page or operation that names no capability, and is not in the lists of
+public or sign-in pages below, fails this test: every new endpoint needs a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from homeward.access.roles import MATRIX, Cap, Role
+from homeward.access.services import api_token_create
+from homeward.api.api import api
+from homeward.api.auth import Staff
+from homeward.core.models import Job
+from tests.conftest import SETUP
+
+# allauth's pages: open to anybody (the way in) or to any signed-in staff member (their own account).
+ALLAUTH_PUBLIC = {
+    "account_login",
+    "account_logout",
+    "account_inactive",
+    "account_signup",
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "account_confirm_email",
+    "account_email_verification_sent",
+}
+# Steps of a sign-in under way: without one they send the visitor back to the sign-in page.
+ALLAUTH_SIGN_IN_STEPS = {"account_confirm_login_code", "mfa_authenticate"}
+ALLAUTH_SIGNED_IN = {
+    "account_reauthenticate",
+    "account_request_reauthentication_code",
+    "account_confirm_reauthentication_code",
+    "account_email",
+    "account_change_password",
+    "account_set_password",
+    "mfa_index",
+    "mfa_reauthenticate",
+    "mfa_activate_totp",
+    "mfa_deactivate_totp",
+    "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes",
+    "mfa_download_recovery_codes",
+}
+# The API's schema and its documentation page describe the API, not data.
+API_PUBLIC_NAMES = {"api:openapi-json", "api:openapi-view", "api:api-root"}
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, Any]]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = ":".join(x for x in (namespace, p.namespace or "") if x)
+            yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            name = ":".join(x for x in (namespace, p.name or "") if x)
+            yield prefix + str(p.pattern), name, p.callback
+
+
+PAGES = [(route, name, cb) for route, name, cb in walk(get_resolver().url_patterns) if not name.startswith("api:")]
+
+
+def rule_of(name: str, callback: Any) -> str | Cap:
+    if getattr(callback, "homeward_public", False) or name in ALLAUTH_PUBLIC:
+        return "public"
+    if name in ALLAUTH_SIGNED_IN:
+        return "signed_in"
+    if name in ALLAUTH_SIGN_IN_STEPS:
+        return "sign_in_step"
+    cap = getattr(callback, "homeward_capability", None)
+    if cap is None:
+        raise AssertionError(f"page {name!r} has no access rule: decorate it with require_capability or public")
+    return Cap(cap)
+
+
+@pytest.mark.parametrize(("route", "name", "callback"), PAGES, ids=[p[1] for p in PAGES])
+def test_every_page_has_a_rule(route: str, name: str, callback: Any) -> None:
+    assert name, f"the page at {route!r} has no URL name"
+    rule_of(name, callback)
+
+
+def test_every_capability_is_used_and_every_role_appears() -> None:
+    used = {rule_of(name, cb) for _r, name, cb in PAGES}
+    used |= {op_cap for _m, _p, op_cap, _n in api_operations()}
+    assert set(Cap) <= used | {Cap.STAFF_MANAGE}, f"capabilities no endpoint uses: {set(Cap) - used}"
+    assert {role for roles in MATRIX.values() for role in roles} == set(Role)
+
+
+def api_operations() -> list[tuple[str, str, Cap | None, str]]:
+    found = []
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for op in path_view.operations:
+                caps = [cb.cap for cb in op.auth_callbacks if isinstance(cb, Staff)]
+                assert len(caps) == 1, f"API operation {op.operation_id} ({path}) must use one Staff(Cap) auth"
+                assert len(op.auth_callbacks) == 1, f"API operation {op.operation_id} ({path}) has several auths"
+                for method in op.methods:
+                    found.append((method, (prefix + path).replace("//", "/"), caps[0], op.operation_id))
+    return found
+
+
+def _sample_path(route: str, user: Any) -> str:
+    job = Job.objects.create(kind="audit.verify", created_by=user)
+    token, _secret = api_token_create(actor=SETUP, user_id=user.pk, name="sample")
+    samples = {"job_id": job.pk, "user_id": user.pk, "token_id": token.pk, "seq": 1}
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(samples[m.group(1)]), route)
+    return "/" + path
+
+
+@pytest.mark.parametrize("role", [*list(Role), None], ids=[*[r.value for r in Role], "anonymous"])
+def test_pages_allow_and_deny_by_role(role: Role | None, make_staff: Any) -> None:
+    client = Client()
+    user = make_staff(role) if role else make_staff(Role.ADMIN)
+    if role:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    failures = []
+    for route, name, callback in PAGES:
+        if "(?P<" in route or "^" in route:
+            continue  # allauth's emailed-key pages: public, checked by name above
+        rule = rule_of(name, callback)
+        response = client.get(_sample_path(route, user))
+        status = response.status_code
+        if rule == "sign_in_step":
+            ok = status in (200, 302)
+        elif rule == "public":
+            ok = status != 403 and not (status == 302 and "/accounts/login/" in response.get("Location", ""))
+        elif role is None:
+            ok = status == 302 and "/accounts/login/" in response["Location"]
+        elif rule == "signed_in":
+            ok = status != 403
+        else:
+            allowed = role in MATRIX[rule]
+            # 405: a form's target opened with GET; it got past the access check.
+            ok = status in (200, 405) if allowed else status == 403
+        if not ok:
+            failures.append(f"{name} ({route}) as {role or 'anonymous'}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", [*list(Role), None], ids=[*[r.value for r in Role], "anonymous"])
+def test_api_allows_and_denies_by_role(role: Role | None, make_staff: Any) -> None:
+    user = make_staff(role or Role.ADMIN)
+    _token, secret = api_token_create(actor=SETUP, user_id=user.pk, name="matrix")
+    client = Client(headers={"Authorization": f"Bearer {secret}"} if role else {})
+    failures = []
+    for method, path, cap, operation in api_operations():
+        url = "/api" + _sample_path(re.sub(r"\{(\w+)\}", r"<\1>", path).lstrip("/"), user)
+        response = getattr(client, method.lower())(url, content_type="application/json")
+        status = response.status_code
+        if role is None:
+            ok = status == 401
+        elif role in MATRIX[cap]:
+            ok = 200 <= status < 300
+        else:
+            ok = status == 403
+        if not ok:
+            failures.append(f"{operation} {method} {url} as {role or 'anonymous'}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+def test_api_schema_and_docs_are_the_only_public_api_urls() -> None:
+    named = {name for _r, name, _cb in walk(get_resolver().url_patterns) if name.startswith("api:")}
+    operations = {
+        f"api:{op.view_func.__name__}"
+        for _p, r in api._routers
+        for pv in r.path_operations.values()
+        for op in pv.operations
+    }
+    assert named - operations == API_PUBLIC_NAMES

@@ -1,0 +1,102 @@
+"""Shared fixtures: real staff accounts with real roles and real TOTP authenticators."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from allauth.mfa.totp.internal.auth import hotp_value
+from django.db import connection
+from django.test import Client
+
+from homeward.access.roles import Role
+from homeward.access.services import api_token_create, staff_create, staff_enroll_totp
+from homeward.audit.services import system_actor
+
+SETUP = system_actor("test-setup")
+_APPEND_ONLY = importlib.import_module("homeward.audit.migrations.0002_append_only")
+
+
+def _audit_triggers(enable: bool) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE audit_auditevent {'ENABLE' if enable else 'DISABLE'} TRIGGER USER")
+        elif enable:
+            for statement in _APPEND_ONLY.SQLITE_FORWARD:
+                cursor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
+        else:
+            for statement in _APPEND_ONLY.SQLITE_BACKWARD:
+                cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def _audit_table_append_only(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """The append-only triggers hold in every test; tests that flush the database lift them just for the flush."""
+    flushes = bool({"transactional_db", "live_server"} & set(request.fixturenames))
+    if flushes:
+        # Set up the flushing fixture inside this one, so that this one is torn down (and lifts
+        # the triggers) before it flushes.
+        request.getfixturevalue("transactional_db")
+    if flushes or "db" in request.fixturenames:
+        with django_db_blocker.unblock():
+            _audit_triggers(enable=True)
+    yield
+    if flushes:
+        with django_db_blocker.unblock():
+            _audit_triggers(enable=False)
+
+
+def totp_now(secret: str) -> str:
+    """The code an authenticator app would show now (RFC 6238, 30-second steps)."""
+    return f"{hotp_value(secret, int(time.time()) // 30):06d}"
+
+
+class StaffFactory:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *roles: Role | str, mfa: bool = True, username: str | None = None) -> Any:
+        self.count += 1
+        names = [str(r) for r in roles] or [Role.ADMIN.value]
+        user = staff_create(
+            actor=SETUP,
+            username=username or f"{'-'.join(names)}-{self.count}",
+            roles=names,
+            password="correct horse battery staple 42",
+        )
+        user.test_password = "correct horse battery staple 42"
+        if mfa:
+            user.totp_secret, user.recovery_codes = staff_enroll_totp(actor=SETUP, user_id=user.pk)
+        return user
+
+
+@pytest.fixture
+def make_staff(db: Any) -> StaffFactory:
+    return StaffFactory()
+
+
+@pytest.fixture
+def client_for(make_staff: StaffFactory) -> Callable[..., Client]:
+    """A browser-like client already signed in (through the session) as a new account with these roles."""
+
+    def make(*roles: Role | str) -> Client:
+        client = Client()
+        user = make_staff(*roles)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def token_for(make_staff: StaffFactory) -> Callable[..., str]:
+    def make(*roles: Role | str) -> str:
+        user = make_staff(*roles)
+        _token, secret = api_token_create(actor=SETUP, user_id=user.pk, name="test")
+        return secret
+
+    return make
