@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from allauth.mfa.totp.internal.auth import hotp_value
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -30,6 +31,12 @@ def _audit_triggers(enable: bool) -> None:
         else:
             for statement in _APPEND_ONLY.SQLITE_BACKWARD:
                 cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """allauth counts sign-ins per address in the cache; every test starts as a new minute would."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

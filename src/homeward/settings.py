@@ -61,6 +61,8 @@ else:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 INSTALLED_APPS = [
+    # First, so that its `createsuperuser` (audited, with a role) replaces Django's.
+    "homeward.access",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -77,7 +79,6 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "homeward.core",
     "homeward.audit",
-    "homeward.access",
     "homeward.api",
     "homeward.web",
 ]

@@ -12,6 +12,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from homeward.access.models import ApiToken
 from homeward.access.roles import Role
@@ -21,10 +23,12 @@ from homeward.core.errors import ValidationError
 TOKEN_PREFIX = "hwt_"  # noqa: S105 - a format tag, not a secret
 TOKEN_LIFETIME = timedelta(days=90)
 
-ERR_USERNAME_TAKEN = "the user name {username!r} is already taken"
-ERR_UNKNOWN_ROLE = "unknown role {role!r}; roles are: {roles}"
-ERR_NO_ROLE = "a staff account needs at least one role"
-ERR_LAST_ADMIN = "this would leave no active administrator"
+# Messages people read on pages and in the CLI; translated in the reader's language when raised.
+ERR_USERNAME_TAKEN = gettext_noop("The user name %(username)s is already taken.")
+ERR_UNKNOWN_ROLE = gettext_noop("Unknown role %(role)s; the roles are: %(roles)s.")
+ERR_NO_ROLE = gettext_noop("A staff account needs at least one role.")
+ERR_LAST_ADMIN = gettext_noop("This would leave no active administrator.")
+ERR_USERNAME_REQUIRED = gettext_noop("A user name is required.")
 
 
 def _roles(names: list[str] | tuple[str, ...] | set[str]) -> list[Role]:
@@ -34,11 +38,11 @@ def _roles(names: list[str] | tuple[str, ...] | set[str]) -> list[Role]:
             found.append(Role(name))
         except ValueError:
             raise ValidationError(
-                ERR_UNKNOWN_ROLE.format(role=name, roles=", ".join(r.value for r in Role)),
+                _(ERR_UNKNOWN_ROLE) % {"role": name, "roles": ", ".join(r.value for r in Role)},
                 [("", "roles", f"unknown role {name!r}")],
             ) from None
     if not found:
-        raise ValidationError(ERR_NO_ROLE, [("", "roles", ERR_NO_ROLE)])
+        raise ValidationError(_(ERR_NO_ROLE), [("", "roles", _(ERR_NO_ROLE))])
     return sorted(set(found))
 
 
@@ -56,12 +60,13 @@ def staff_create(*, actor: Any, username: str, roles: list[str], email: str = ""
     User = get_user_model()
     username = username.strip()
     if not username:
-        raise ValidationError("a user name is required", [("", "username", "required")])
+        raise ValidationError(_(ERR_USERNAME_REQUIRED), [("", "username", _(ERR_USERNAME_REQUIRED))])
     wanted = _roles(roles)
     password = password or generate_password()
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError(ERR_USERNAME_TAKEN.format(username=username), [("", "username", "taken")])
+            message = _(ERR_USERNAME_TAKEN) % {"username": username}
+            raise ValidationError(message, [("", "username", message)])
         user = User(username=username, email=email.strip(), is_staff=False, is_superuser=False)
         try:
             password_validation.validate_password(password, user)
@@ -94,7 +99,7 @@ def staff_set_roles(*, actor: Any, user_id: int, roles: list[str]) -> Any:
         roles_ensure_groups()
         user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
         if _active_admin_count() == 0:
-            raise ValidationError(ERR_LAST_ADMIN, [("", "roles", ERR_LAST_ADMIN)])
+            raise ValidationError(_(ERR_LAST_ADMIN), [("", "roles", _(ERR_LAST_ADMIN))])
         audit_record(
             actor=actor,
             action="access.staff.roles_changed",
@@ -111,7 +116,7 @@ def staff_set_active(*, actor: Any, user_id: int, active: bool) -> Any:
         user.is_active = active
         user.save(update_fields=["is_active"])
         if _active_admin_count() == 0:
-            raise ValidationError(ERR_LAST_ADMIN, [("", "is_active", ERR_LAST_ADMIN)])
+            raise ValidationError(_(ERR_LAST_ADMIN), [("", "is_active", _(ERR_LAST_ADMIN))])
         if not active:
             ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit_record(

@@ -76,31 +76,18 @@ def audit_record(
     last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["hash"] if last else GENESIS
-    at = timezone.now()
-    payload = _json_safe(data or {})
-    canonical = canonical_json(
-        seq=seq,
-        at=at,
-        actor_id=who.user_id,
-        actor_label=who.label,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        data=payload,
-    )
-    return AuditEvent.objects.create(
-        seq=seq,
-        at=at,
-        actor_id=who.user_id,
-        actor_label=who.label,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        data=payload,
-        key_id=key_id,
-        prev_hash=prev_hash,
-        hash=chain_hash(ring.audit_keys[key_id], prev_hash, canonical),
-    )
+    content = {
+        "seq": seq,
+        "at": timezone.now(),
+        "actor_id": who.user_id,
+        "actor_label": who.label,
+        "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id),
+        "data": _json_safe(data or {}),
+    }
+    digest = chain_hash(ring.audit_keys[key_id], prev_hash, canonical_json(**content))
+    return AuditEvent.objects.create(**content, key_id=key_id, prev_hash=prev_hash, hash=digest)
 
 
 def audit_verify_start(*, actor: Any) -> Any:
