@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "homeward.core",
     "homeward.audit",
     "homeward.api",
+    "homeward.gazetteer",
     "homeward.web",
 ]
 
@@ -216,12 +217,16 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Map tiles: a URL template such as https://tiles.example.org/{z}/{x}/{y}.png; empty keeps maps tile-free.
+HOMEWARD_TILE_URL = os.environ.get("HOMEWARD_TILE_URL", "")
+_TILE_ORIGIN = "/".join(HOMEWARD_TILE_URL.split("/")[:3]) if HOMEWARD_TILE_URL.startswith("https://") else ""
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *([_TILE_ORIGIN] if _TILE_ORIGIN else [])],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

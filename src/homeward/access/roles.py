@@ -44,6 +44,10 @@ class Cap(StrEnum):
     STAFF_VIEW = "staff.view"
     STAFF_MANAGE = "staff.manage"
     TOKENS_OWN = "tokens.own"
+    GAZETTEER_VIEW = "gazetteer.view"
+    GAZETTEER_EDIT = "gazetteer.edit"
+    GAZETTEER_IMPORT = "gazetteer.import"
+    SECURITY_ASSESS = "security.assess"
 
 
 MATRIX: dict[Cap, frozenset[Role]] = {
@@ -54,6 +58,10 @@ MATRIX: dict[Cap, frozenset[Role]] = {
     Cap.STAFF_VIEW: frozenset({Role.ADMIN, Role.AUDITOR}),
     Cap.STAFF_MANAGE: frozenset({Role.ADMIN}),
     Cap.TOKENS_OWN: ALL_ROLES - {Role.AUDITOR},
+    Cap.GAZETTEER_VIEW: ALL_ROLES,
+    Cap.GAZETTEER_EDIT: frozenset({Role.ADMIN, Role.REGISTRAR}),
+    Cap.GAZETTEER_IMPORT: frozenset({Role.ADMIN, Role.REGISTRAR}),
+    Cap.SECURITY_ASSESS: frozenset({Role.ADMIN, Role.PLANNER}),
 }
 
 

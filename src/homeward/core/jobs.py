@@ -153,17 +153,19 @@ def run_job(job_id: int) -> None:
 def _finish(
     job_id: int, progress: JobProgress, *, state: str, error: str = "", result: dict[str, Any] | None = None
 ) -> None:
+    changes: dict[str, Any] = {
+        "state": state,
+        "done": progress.done,
+        "total": progress.total,
+        "message": progress.message[:500],
+        "error": error,
+        "finished_at": timezone.now(),
+        "heartbeat_at": timezone.now(),
+    }
+    if result is not None:
+        changes["result"] = result
     with transaction.atomic():
-        Job.objects.filter(pk=job_id).update(
-            state=state,
-            done=progress.done,
-            total=progress.total,
-            message=progress.message[:500],
-            error=error,
-            result=result,
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-        )
+        Job.objects.filter(pk=job_id).update(**changes)
 
 
 def job_is_stale(job: Job, *, now: datetime | None = None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,6 +12,29 @@ from django.db import transaction
 from homeward.access.roles import Role
 from homeward.access.services import roles_ensure_groups, staff_create, staff_enroll_totp, staff_set_password
 from homeward.audit.services import audit_verify_start, system_actor
+from homeward.gazetteer.formats import write_lpf
+from homeward.gazetteer.models import AdminUnit, Settlement
+from homeward.gazetteer.services import gazetteer_import, security_assess
+from homeward.synth.gazetteer import generate
+
+
+def _assessments(actor: Any) -> None:
+    today = date.today()
+    for code, level, months in (
+        ("hw:unit:c1", "safe", 2),
+        ("hw:unit:c2", "conditional", 5),
+        ("hw:unit:c3", "unsafe", 9),
+    ):
+        unit = AdminUnit.objects.get(code=code)
+        source = "Demo assessment mission (fictional)"
+        earlier = today - timedelta(days=720)
+        security_assess(actor=actor, admin_unit_id=unit.pk, level="unsafe", assessed_on=earlier, source=source)
+        latest = today - timedelta(days=30 * months)
+        security_assess(actor=actor, admin_unit_id=unit.pk, level=level, assessed_on=latest, source=source,
+                        note="Demining and road checks")  # fmt: skip
+    for settlement in Settlement.objects.filter(admin_unit__code="hw:unit:c3").order_by("gid")[:5]:
+        security_assess(actor=actor, settlement_id=settlement.pk, level="conditional",
+                        assessed_on=today - timedelta(days=20), source="Demo field visit (fictional)")  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -30,6 +54,7 @@ class Command(BaseCommand):
         else:
             password = staff_set_password(actor=actor, user_id=user.pk)
         secret, codes = staff_enroll_totp(actor=actor, user_id=user.pk)
+        self._gazetteer(actor)
         audit_verify_start(actor=actor)
         self.stdout.write("")
         self.stdout.write("Homeward demo: sign in at http://127.0.0.1:8000/ with")
@@ -42,3 +67,13 @@ class Command(BaseCommand):
         self.stdout.write("    " + "  ".join(codes[:5]))
         self.stdout.write("    " + "  ".join(codes[5:]))
         self.stdout.write("")
+
+    def _gazetteer(self, actor: Any) -> None:
+        if Settlement.objects.exists():
+            return
+        raw = write_lpf(generate(settlements=300)).encode("utf-8")
+        result = gazetteer_import(actor=actor, raw=raw, filename="synthetic-gazetteer.lpf.json")
+        _assessments(actor)
+        self.stdout.write(
+            f"demo gazetteer: {result.settlements_created} fictional settlements with {result.names} names"
+        )

@@ -1,0 +1,48 @@
+"""Stored files (uploads waiting for a job, exports): always encrypted at rest under the var folder."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+
+from homeward.core.crypto import decrypt_stream, encrypt_stream
+from homeward.core.errors import NotFoundError
+
+
+def _root() -> Path:
+    return Path(settings.VAR_DIR) / "files"
+
+
+def store_encrypted(raw: bytes, *, folder: str) -> str:
+    """Seal the bytes into a new file; returns its name relative to the files folder."""
+    target = _root() / folder
+    target.mkdir(parents=True, exist_ok=True)
+    name = f"{folder}/{secrets.token_hex(16)}.hwf"
+    path = _root() / name
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        encrypt_stream(io.BytesIO(raw), out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    return name
+
+
+def read_encrypted(name: str) -> bytes:
+    path = (_root() / name).resolve()
+    if _root().resolve() not in path.parents or not path.exists():
+        raise NotFoundError("stored file not found")
+    out = io.BytesIO()
+    with open(path, "rb") as src:
+        decrypt_stream(src, out)
+    return out.getvalue()
+
+
+def remove_stored(name: str) -> None:
+    path = (_root() / name).resolve()
+    if _root().resolve() in path.parents:
+        path.unlink(missing_ok=True)

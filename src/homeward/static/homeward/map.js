@@ -1,0 +1,11 @@
+// Draws the settlement map from the data attributes of #map; works without a tile server.
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.getElementById("map");
+  if (!box || typeof L === "undefined") { return; }
+  var lat = parseFloat(box.dataset.lat), lon = parseFloat(box.dataset.lon);
+  var map = L.map(box, { scrollWheelZoom: false }).setView([lat, lon], box.dataset.tiles ? 12 : 9);
+  if (box.dataset.tiles) {
+    L.tileLayer(box.dataset.tiles, { maxZoom: 18 }).addTo(map);
+  }
+  L.circleMarker([lat, lon], { radius: 8, color: "#0b5394", weight: 3 }).addTo(map).bindTooltip(box.dataset.title);
+});
