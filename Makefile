@@ -10,8 +10,7 @@ HW := $(RUN) homeward
 .PHONY: demo test lint format messages serve clean-test
 
 $(CURDIR)/.tools/bin/uv:
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	$(PYTHON) scripts/bootstrap-uv.py
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
@@ -24,14 +23,15 @@ demo: .venv/.synced
 	$(HW) serve
 
 lint: .venv/.synced
-	$(RUN) ruff check src tests benchmarks
-	$(RUN) ruff format --check src tests benchmarks
+	$(RUN) ruff check src tests benchmarks scripts
+	$(RUN) ruff format --check src tests benchmarks scripts
 	$(RUN) mypy
 	$(RUN) lint-imports
 
 test: lint
+	scripts/test-deps
 	HOMEWARD_ENV=test $(RUN) pytest
-	scripts/test-postgres $(RUN) pytest
+	scripts/test-postgres $(RUN) pytest -m "not own_database"
 
 format: .venv/.synced
 	$(RUN) ruff check --fix src tests benchmarks

@@ -34,6 +34,12 @@ def _audit_triggers(enable: bool) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_var_dir(settings: Any, tmp_path: Any) -> None:
+    """Files a test writes outside the database (stored uploads, the audit anchor) stay in its own folder."""
+    settings.VAR_DIR = tmp_path
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     """allauth counts sign-ins per address in the cache; every test starts as a new minute would."""
     cache.clear()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.own_database
+
 ENV_KEYS = (
     "DATABASE_URL",
     "HOMEWARD_KEYS",

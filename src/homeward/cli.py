@@ -43,6 +43,8 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "homeward.settings")
+    # The database, uploads and keys hold personal data: nothing Homeward creates is readable by others.
+    os.umask(0o077)
     if not args or args in (["-h"], ["--help"], ["help"]):
         print(HELP, end="")
         return 0

@@ -32,7 +32,7 @@ PRODUCTION = HOMEWARD_ENV == "production"
 
 VAR_DIR = Path(os.environ.get("HOMEWARD_VAR_DIR") or PROJECT_DIR / "var").resolve()
 try:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     _probe = VAR_DIR / ".write-probe"
     _probe.write_bytes(b"")
     _probe.unlink()
@@ -50,6 +50,8 @@ if HOMEWARD_KEYRING is None and HOMEWARD_ENV == "test":
     # Tests make their own throw-away keys so that a fresh clone runs them without a set-up step.
     write_key_file(KEY_FILE, new_keyring())
     HOMEWARD_KEYRING = load_keyring(env_value=None, path=KEY_FILE)
+if HOMEWARD_KEYRING is None and PRODUCTION:
+    raise ConfigurationError(f"no keys: create {KEY_FILE} with `homeward keys init` or set HOMEWARD_KEYS")
 # Without keys only `homeward keys init` and `--help` can work; the key check (homeward.E001) says so elsewhere.
 SECRET_KEY = HOMEWARD_KEYRING.secret_key if HOMEWARD_KEYRING else "homeward-has-no-keys-yet-" + "x" * 40
 
@@ -75,6 +77,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "axes",
     "csp",
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "homeward.core",
@@ -98,6 +101,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
     "homeward.access.middleware.StaffMfaRequiredMiddleware",
+    "homeward.core.middleware.RejectNulMiddleware",
     "homeward.core.middleware.PrivateResponseHeadersMiddleware",
 ]
 
@@ -187,7 +191,9 @@ MFA_RECOVERY_CODE_COUNT = 10
 # Lock-out after repeated failures, with a cool-off.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# An address is locked after five failures; a user name only together with the address it is tried from,
+# so that nobody can lock a colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "access/locked_out.html"
@@ -215,6 +221,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     if os.environ.get("HOMEWARD_TRUST_PROXY") == "1":
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if os.environ.get("HOMEWARD_TRUST_PROXY") == "1":
+    # Behind one reverse proxy the client's address is the last one the proxy appended.
+    AXES_CLIENT_IP_CALLABLE = "homeward.core.middleware.client_ip"
+    ALLAUTH_TRUSTED_PROXY_COUNT = 1
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Map tiles: a URL template such as https://tiles.example.org/{z}/{x}/{y}.png; empty keeps maps tile-free.
@@ -292,5 +302,11 @@ LOGGING = {
 }
 
 # How long a running job may go without a heartbeat before it is shown as failed.
-HOMEWARD_JOB_STALE_AFTER = timedelta(seconds=float(os.environ.get("HOMEWARD_JOB_STALE_SECONDS", "60")))
+try:
+    _stale = float(os.environ.get("HOMEWARD_JOB_STALE_SECONDS", "60"))
+except ValueError:
+    _stale = -1.0
+if not 1 <= _stale <= 86400:
+    raise ConfigurationError("HOMEWARD_JOB_STALE_SECONDS must be a number of seconds between 1 and 86400")
+HOMEWARD_JOB_STALE_AFTER = timedelta(seconds=_stale)
 HOMEWARD_JOB_HEARTBEAT_SECONDS = min(5.0, HOMEWARD_JOB_STALE_AFTER.total_seconds() / 4)

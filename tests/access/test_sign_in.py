@@ -85,13 +85,20 @@ def test_account_without_authenticator_must_set_one_up(make_staff: Any) -> None:
     assert client.get("/").status_code == 200
 
 
-def test_totp_cannot_be_removed(client_for: Any) -> None:
-    client = client_for(Role.ADMIN)
-    response = client.post("/accounts/2fa/totp/deactivate/")
-    assert response.status_code in (200, 302)
+def test_totp_cannot_be_removed(make_staff: Any) -> None:
     from allauth.mfa.models import Authenticator
 
-    assert Authenticator.objects.filter(user=client.user, type=Authenticator.Type.TOTP).exists()
+    user = make_staff(Role.ADMIN)
+    client = Client()
+    password_step(client, user)
+    client.post("/accounts/2fa/authenticate/", {"code": totp_now(user.totp_secret)})
+    # Re-authenticate as allauth asks, so that the refusal below is Homeward's, not a missing re-authentication.
+    reauth = client.get("/accounts/2fa/totp/deactivate/")["Location"]
+    client.post(reauth, {"password": user.test_password})
+    page = client.get("/accounts/2fa/totp/deactivate/")
+    assert page.status_code == 200
+    client.post("/accounts/2fa/totp/deactivate/")
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
 def test_lockout_after_five_failures_then_cool_off(make_staff: Any) -> None:
@@ -156,3 +163,43 @@ def test_sign_in_page_has_labelled_fields_and_no_inline_script(db: None) -> None
     assert '<label for="id_password">' in html
     assert "<script>" not in html
     assert 'autocomplete="current-password"' in html
+
+
+def test_password_change_through_the_account_page_is_audited(make_staff: Any) -> None:
+    user = make_staff(Role.ANALYST)
+    client = Client()
+    password_step(client, user)
+    client.post("/accounts/2fa/authenticate/", {"code": totp_now(user.totp_secret)})
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "oldpassword": user.test_password,
+            "password1": "a new long passphrase 77",
+            "password2": "a new long passphrase 77",
+        },
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="access.account.password_changed", actor_id=user.pk).exists()
+
+
+def test_api_session_needs_csrf_for_writes_and_an_authenticator(make_staff: Any) -> None:
+    user = make_staff(Role.AUDITOR)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get("/api/jobs").status_code == 200
+    refused = client.post("/api/audit/verify")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    client.get("/")  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    assert client.post("/api/audit/verify", headers={"X-CSRFToken": token}).status_code == 202
+    without = make_staff(Role.AUDITOR, mfa=False)
+    bare = Client()
+    bare.force_login(without, backend="django.contrib.auth.backends.ModelBackend")
+    assert bare.get("/api/jobs").status_code == 403
+
+
+def test_nul_characters_are_refused_before_any_database(client_for: Any) -> None:
+    client = client_for(Role.ADMIN)
+    assert client.get("/audit/?action=a%00b").status_code == 400
+    assert client.post("/staff/new/", {"username": "x\x00y", "roles": ["admin"]}).status_code == 400

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +13,7 @@ from django.db import DatabaseError, connection, transaction
 
 from homeward.audit.models import AuditEvent
 from homeward.audit.selectors import audit_chain_verify
-from homeward.audit.services import audit_record, system_actor
+from homeward.audit.services import audit_anchor_advance, audit_record, system_actor
 from homeward.core.errors import HomewardError
 
 ACTOR = system_actor("test")
@@ -126,6 +129,33 @@ def test_rolled_back_write_leaves_no_event_and_no_gap(db: None) -> None:
     _record(1)
     assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3]
     assert audit_chain_verify().ok
+
+
+def test_deleting_the_newest_events_is_caught_by_the_anchor(chain: None) -> None:
+    report = audit_chain_verify()
+    audit_anchor_advance(report)
+    tamper("DELETE FROM audit_auditevent WHERE seq >= 5")
+    problems = audit_chain_verify().problems
+    assert [(p.seq, p.kind) for p in problems] == [(6, "truncated")]
+    assert "rows 5-6 were deleted" in problems[0].detail
+
+
+def test_an_operator_kept_head_catches_truncation_without_an_anchor(chain: None) -> None:
+    head = audit_chain_verify()
+    tamper("DELETE FROM audit_auditevent WHERE seq = 6")
+    assert audit_chain_verify().ok  # the chain alone cannot tell
+    problems = audit_chain_verify(expect=(head.last_seq, head.last_hash)).problems
+    assert [(p.seq, p.kind) for p in problems] == [(6, "truncated")]
+
+
+def test_a_forged_anchor_is_refused(chain: None, settings: Any) -> None:
+    audit_anchor_advance(audit_chain_verify())
+    path = Path(settings.VAR_DIR) / "audit-anchor.json"
+    doc = json.loads(path.read_text())
+    doc["seq"] = 3
+    path.write_text(json.dumps(doc))
+    with pytest.raises(HomewardError, match="does not verify"):
+        audit_chain_verify()
 
 
 def test_cli_verify_reports_and_fails_on_a_broken_chain(chain: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -101,3 +102,54 @@ def test_file_with_wrong_key_fails() -> None:
     encrypt_stream(io.BytesIO(b"document scan"), sealed, ring=RING)
     with pytest.raises(CryptoError, match="failed at chunk 0"):
         decrypt_stream(io.BytesIO(sealed.getvalue()), io.BytesIO(), ring=OTHER)
+
+
+def _sealed(data: bytes) -> bytes:
+    out = io.BytesIO()
+    encrypt_stream(io.BytesIO(data), out, ring=RING)
+    return out.getvalue()
+
+
+def _chunks(raw: bytes) -> tuple[bytes, list[bytes]]:
+    header_len = 4 + 2 + len(RING.active_data_key) + crypto.FILE_ID_BYTES
+    header, rest, chunks = raw[:header_len], raw[header_len:], []
+    while rest:
+        length = int.from_bytes(rest[12:16], "big")
+        chunks.append(rest[: 16 + length])
+        rest = rest[16 + length :]
+    return header, chunks
+
+
+@pytest.mark.parametrize("attack", ["swap", "drop-middle", "splice", "trailing", "header"])
+def test_files_resist_chunk_attacks(monkeypatch: pytest.MonkeyPatch, attack: str) -> None:
+    monkeypatch.setattr(crypto, "FILE_CHUNK", 64)
+    header, chunks = _chunks(_sealed(os.urandom(64 * 3 + 10)))
+    _other_header, other_chunks = _chunks(_sealed(os.urandom(64 * 3 + 10)))
+    forged = {
+        "swap": header + chunks[1] + chunks[0] + chunks[2] + chunks[3],
+        "drop-middle": header + chunks[0] + chunks[2] + chunks[3],
+        "splice": header + chunks[0] + other_chunks[1] + chunks[2] + chunks[3],
+        "trailing": header + b"".join(chunks) + b"x" * 20,
+        "header": header[:-1] + bytes([header[-1] ^ 1]) + b"".join(chunks),
+    }[attack]
+    with pytest.raises(CryptoError):
+        decrypt_stream(io.BytesIO(forged), io.BytesIO(), ring=RING)
+
+
+def test_damaged_header_is_a_crypto_error() -> None:
+    for raw in (b"HWF1", b"HWF1\x00\x05d1", b"HWF1\xff\xff"):
+        with pytest.raises(CryptoError):
+            decrypt_stream(io.BytesIO(raw), io.BytesIO(), ring=RING)
+
+
+def test_real_files_round_trip(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crypto, "FILE_CHUNK", 1000)
+    data = os.urandom(5555)
+    with open(tmp_path / "plain", "wb") as fh:
+        fh.write(data)
+    with open(tmp_path / "plain", "rb") as src, open(tmp_path / "sealed", "wb") as dst:
+        encrypt_stream(src, dst, ring=RING)
+    out = io.BytesIO()
+    with open(tmp_path / "sealed", "rb") as src:
+        decrypt_stream(src, out, ring=RING)
+    assert out.getvalue() == data

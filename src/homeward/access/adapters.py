@@ -9,7 +9,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
-from homeward.access.services import staff_signed_in
+from homeward.access.services import staff_account_event, staff_signed_in
 from homeward.core.crypto import decrypt_value, encrypt_value
 
 MFA_CONTEXT = "access.mfa.secret"
@@ -18,6 +18,14 @@ MFA_CONTEXT = "access.mfa.secret"
 class StaffAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def send_notification_mail(
+        self, template_prefix: str, user: Any, context: dict[str, Any] | None = None, email: str | None = None
+    ) -> None:
+        # allauth calls this after every change a person makes to their own account (password changed or
+        # reset, authenticator added or removed, recovery codes made): the moment to record it.
+        staff_account_event(user=user, event=template_prefix.rsplit("/", 1)[-1])
+        super().send_notification_mail(template_prefix, user, context, email)
 
     def login(self, request: HttpRequest, user: Any) -> None:
         super().login(request, user)

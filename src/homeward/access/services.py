@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from homeward.access.models import ApiToken
 from homeward.access.roles import Role
 from homeward.audit.services import audit_record
-from homeward.core.errors import ValidationError
+from homeward.core.errors import NotFoundError, ValidationError
 
 TOKEN_PREFIX = "hwt_"  # noqa: S105 - a format tag, not a secret
 TOKEN_LIFETIME = timedelta(days=90)
@@ -69,6 +69,11 @@ def staff_create(*, actor: Any, username: str, roles: list[str], email: str = ""
             raise ValidationError(message, [("", "username", message)])
         user = User(username=username, email=email.strip(), is_staff=False, is_superuser=False)
         try:
+            user.clean_fields(exclude=["password", "last_login", "date_joined"])
+        except DjangoValidationError as exc:
+            problems = [("", f, m) for f, ms in exc.message_dict.items() for m in ms]
+            raise ValidationError("; ".join(f"{f}: {m}" for _r, f, m in problems), problems) from None
+        try:
             password_validation.validate_password(password, user)
         except DjangoValidationError as exc:
             raise ValidationError("; ".join(exc.messages), [("", "password", m) for m in exc.messages]) from None
@@ -87,7 +92,9 @@ def staff_create(*, actor: Any, username: str, roles: list[str], email: str = ""
 
 
 def _active_admin_count() -> int:
-    return int(get_user_model().objects.filter(is_active=True, groups__name=Role.ADMIN.value).count())
+    """Counts active administrators, locking their rows so that two demotions at once cannot both pass."""
+    admins = get_user_model().objects.select_for_update().filter(is_active=True, groups__name=Role.ADMIN.value)
+    return len(list(admins.values_list("pk", flat=True)))
 
 
 def staff_set_roles(*, actor: Any, user_id: int, roles: list[str]) -> Any:
@@ -125,6 +132,12 @@ def staff_set_active(*, actor: Any, user_id: int, active: bool) -> Any:
     return user
 
 
+def staff_account_event(*, user: Any, event: str) -> None:
+    """Record a change a person made to their own account through the sign-in pages (password, two-factor)."""
+    with transaction.atomic():
+        audit_record(actor=user, action=f"access.account.{event}", target=user)
+
+
 def staff_signed_in(*, user: Any, ip: str) -> None:
     with transaction.atomic():
         audit_record(actor=user, action="access.session.signed_in", target=user, data={"ip": ip})
@@ -151,8 +164,13 @@ def api_token_create(*, actor: Any, user_id: int, name: str) -> tuple[ApiToken, 
 
 
 def api_token_revoke(*, actor: Any, token_id: int) -> None:
+    """Revoke a token: its owner may, and so may an administrator."""
+    who = getattr(actor, "pk", None)
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().get(pk=token_id)
+        token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+        is_admin = bool(who) and get_user_model().objects.filter(pk=who or 0, groups__name=Role.ADMIN.value).exists()
+        if token is None or (token.user_id != who and not is_admin and who is not None):
+            raise NotFoundError("token not found")
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from homeward.access.forms import StaffCreateForm, StaffRolesForm, TokenCreateForm
 from homeward.access.gates import access_staff_by_id, require_capability, user_can, user_roles
-from homeward.access.models import ApiToken
 from homeward.access.roles import ROLE_LABELS, Cap, Role
 from homeward.access.selectors import staff_list, tokens_of
 from homeward.access.services import (
@@ -101,8 +100,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.TOKENS_OWN)
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    if not ApiToken.objects.filter(pk=token_id, user_id=int(request.user.pk or 0)).exists():
-        raise Http404
-    api_token_revoke(actor=request.user, token_id=token_id)
+    try:
+        api_token_revoke(actor=request.user, token_id=token_id)
+    except NotFoundError:
+        raise Http404 from None
     messages.success(request, _("Token revoked."))
     return redirect("tokens")

@@ -77,8 +77,8 @@ class Problem:
     detail: str
 
 
-def verify_rows(rows: Iterable[ChainRow], keys: dict[str, bytes]) -> Iterator[Problem | int]:
-    """Walk rows in ``seq`` order; yields each problem found, and the seq of each row checked.
+def verify_rows(rows: Iterable[ChainRow], keys: dict[str, bytes]) -> Iterator[Problem | ChainRow]:
+    """Walk rows in ``seq`` order; yields each problem found, and each row once checked.
 
     A row is *edited* when its own hash does not match its content, *missing*
     rows leave a gap in ``seq``, and a row whose ``prev_hash`` is not the hash
@@ -104,4 +104,9 @@ def verify_rows(rows: Iterable[ChainRow], keys: dict[str, bytes]) -> Iterator[Pr
                 )
         prev_hash = row.hash
         expected_seq = row.seq + 1
-        yield row.seq
+        yield row
+
+
+def anchor_mac(key: bytes, seq: int, row_hash: str) -> str:
+    """The MAC that makes a kept chain head (an anchor) impossible to forge without the audit key."""
+    return hmac.new(key, f"anchor\n{seq}\n{row_hash}".encode(), hashlib.sha256).hexdigest()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import QuerySet
 
-from homeward.audit.chain import ChainRow, Problem, verify_rows
+from homeward.audit.chain import ChainRow, Problem, anchor_mac, verify_rows
 from homeward.audit.models import AuditEvent
 from homeward.core.crypto import current_keyring
+from homeward.core.errors import HomewardError
 from homeward.core.progress import NullProgress, Progress
 
 _FIELDS = ("seq", "at", "actor_id", "actor_label", "action", "target_type", "target_id", "data", "key_id")
@@ -50,20 +55,54 @@ def _rows(batch: int) -> Iterator[ChainRow]:
         after = chunk[-1][0]
 
 
-def audit_chain_verify(*, progress: Progress | None = None, batch: int = 5000) -> VerifyReport:
+def anchor_path() -> Path:
+    return Path(settings.VAR_DIR) / "audit-anchor.json"
+
+
+def audit_anchor() -> tuple[int, str] | None:
+    """The chain head kept outside the database by the last successful check, if its MAC holds."""
+    path = anchor_path()
+    if not path.exists():
+        return None
+    ring = current_keyring()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        seq, head, key_id, mac = int(doc["seq"]), str(doc["hash"]), str(doc["key_id"]), str(doc["mac"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise HomewardError(f"the audit anchor {path} is unreadable; it was damaged or altered") from None
+    key = ring.audit_keys.get(key_id)
+    if key is None or not hmac.compare_digest(mac, anchor_mac(key, seq, head)):
+        raise HomewardError(f"the audit anchor {path} does not verify; it was altered")
+    return seq, head
+
+
+def audit_chain_verify(
+    *, progress: Progress | None = None, batch: int = 5000, expect: tuple[int, str] | None = None
+) -> VerifyReport:
+    """Check every event; also that the chain still reaches the head kept by the last check (the anchor)
+    and, when given, the head an operator kept (``expect``), so that deleting the newest events shows."""
     progress = progress or NullProgress()
     report = VerifyReport()
     progress.start(AuditEvent.objects.count(), "verifying the audit chain")
     keys = current_keyring().audit_keys
-    last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    heads = [h for h in (audit_anchor(), expect) if h is not None]
+    seen: dict[int, str] = {}
     for item in verify_rows(_rows(batch), keys):
         if isinstance(item, Problem):
             report.problems.append(item)
-        else:
-            report.checked += 1
-            progress.advance(1)
-    if last:
-        report.last_seq, report.last_hash = last["seq"], last["hash"]
+            continue
+        report.checked += 1
+        report.last_seq, report.last_hash = item.seq, item.hash
+        if any(seq == item.seq for seq, _h in heads):
+            seen[item.seq] = item.hash
+        progress.advance(1)
+    for seq, head in heads:
+        if seq > report.last_seq:
+            report.problems.append(
+                Problem(seq, "truncated", f"rows {report.last_seq + 1}-{seq} were deleted from the end of the chain")
+            )
+        elif seen.get(seq) != head:
+            report.problems.append(Problem(seq, "edited", f"row {seq} is not the row kept as the chain's head"))
     return report
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from homeward.audit.chain import GENESIS, canonical_json, chain_hash
+from homeward.audit.chain import GENESIS, anchor_mac, canonical_json, chain_hash
 from homeward.audit.models import AuditEvent
+from homeward.audit.selectors import anchor_path, audit_anchor
 from homeward.core.crypto import current_keyring
 from homeward.core.errors import HomewardError
 from homeward.core.jobs import job_enqueue
@@ -97,3 +100,27 @@ def audit_verify_start(*, actor: Any) -> Any:
         job = job_enqueue(kind="audit.verify", params={}, created_by_id=who.user_id)
         audit_record(actor=who, action="audit.verify.started", target=job)
     return job
+
+
+def audit_anchor_advance(report: Any) -> None:
+    """Keep the verified chain head outside the database (never moving it backwards).
+
+    A later check fails if the chain no longer reaches this row: deleting the newest events shows.
+    """
+    if not report.ok or report.last_seq == 0:
+        return
+    current = audit_anchor()
+    if current is not None and current[0] >= report.last_seq:
+        return
+    ring = current_keyring()
+    key_id = ring.active_audit_key
+    doc = {
+        "seq": report.last_seq,
+        "hash": report.last_hash,
+        "key_id": key_id,
+        "mac": anchor_mac(ring.audit_keys[key_id], report.last_seq, report.last_hash),
+    }
+    path = anchor_path()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)

@@ -33,6 +33,7 @@ TOKEN_PREFIX = "hw1"  # noqa: S105 - a format tag, not a secret
 FILE_MAGIC = b"HWF1"
 FILE_CHUNK = 1 << 20
 NONCE_BYTES = 12
+FILE_ID_BYTES = 16
 
 
 def current_keyring() -> KeyRing:
@@ -88,8 +89,10 @@ def blind_index(value: str, *, context: str, ring: KeyRing | None = None) -> str
     return hmac.new(ring.index_key, msg, hashlib.sha256).hexdigest()
 
 
-def _chunk_aad(index: int, last: bool) -> bytes:
-    return struct.pack(">QB", index, 1 if last else 0)
+def _chunk_aad(header: bytes, index: int, last: bool) -> bytes:
+    # The header (format, key id and the file's random id) is bound into every chunk, so chunks cannot be
+    # moved between files, reordered, dropped or cut off, and the header cannot be altered.
+    return header + struct.pack(">QB", index, 1 if last else 0)
 
 
 def _read_chunks(src: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
@@ -106,19 +109,31 @@ def encrypt_stream(src: BinaryIO, dst: BinaryIO, *, ring: KeyRing | None = None)
     ring = ring or current_keyring()
     key_id = ring.active_data_key.encode("utf-8")
     aead = AESGCM(ring.data_keys[ring.active_data_key])
-    dst.write(FILE_MAGIC + struct.pack(">H", len(key_id)) + key_id)
+    header = FILE_MAGIC + struct.pack(">H", len(key_id)) + key_id + os.urandom(FILE_ID_BYTES)
+    dst.write(header)
     for index, (chunk, last) in enumerate(_read_chunks(src, FILE_CHUNK)):
         nonce = os.urandom(NONCE_BYTES)
-        sealed = aead.encrypt(nonce, chunk, _chunk_aad(index, last))
+        sealed = aead.encrypt(nonce, chunk, _chunk_aad(header, index, last))
         dst.write(nonce + struct.pack(">I", len(sealed)) + sealed)
 
 
 def decrypt_stream(src: BinaryIO, dst: BinaryIO, *, ring: KeyRing | None = None) -> None:
+    """Decrypt into ``dst``; on a CryptoError ``dst`` holds a partial result that must be thrown away."""
     ring = ring or current_keyring()
-    if src.read(4) != FILE_MAGIC:
-        raise CryptoError("not a Homeward encrypted file")
-    (id_len,) = struct.unpack(">H", src.read(2))
-    key_id = src.read(id_len).decode("utf-8")
+    try:
+        magic = src.read(4)
+        if magic != FILE_MAGIC:
+            raise CryptoError("not a Homeward encrypted file")
+        raw_len = src.read(2)
+        (id_len,) = struct.unpack(">H", raw_len)
+        raw_id = src.read(id_len)
+        key_id = raw_id.decode("utf-8")
+        file_id = src.read(FILE_ID_BYTES)
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise CryptoError("the encrypted file's header is damaged") from exc
+    if len(raw_id) != id_len or len(file_id) != FILE_ID_BYTES:
+        raise CryptoError("the encrypted file's header is damaged")
+    header = magic + raw_len + raw_id + file_id
     key = ring.data_keys.get(key_id)
     if key is None:
         raise CryptoError(f"the file was encrypted with key {key_id!r}, which is not in the key ring")
@@ -131,10 +146,12 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, *, ring: KeyRing | None = None)
         if len(head) < NONCE_BYTES + 4:
             raise CryptoError("encrypted file is truncated")
         (length,) = struct.unpack(">I", head[NONCE_BYTES:])
+        if length > FILE_CHUNK + 16:
+            raise CryptoError(f"encrypted file is damaged at chunk {index}")
         sealed = src.read(length)
-        last = src.peek(1) == b"" if hasattr(src, "peek") else _at_end(src)
+        last = _at_end(src)
         try:
-            dst.write(aead.decrypt(head[:NONCE_BYTES], sealed, _chunk_aad(index, last)))
+            dst.write(aead.decrypt(head[:NONCE_BYTES], sealed, _chunk_aad(header, index, last)))
         except InvalidTag as exc:
             raise CryptoError(f"file decryption with key {key_id!r} failed at chunk {index}") from exc
         if last:
@@ -143,6 +160,9 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, *, ring: KeyRing | None = None)
 
 
 def _at_end(src: BinaryIO) -> bool:
+    peek = getattr(src, "peek", None)
+    if peek is not None:
+        return not peek(1)
     pos = src.tell()
     more = src.read(1)
     src.seek(pos)

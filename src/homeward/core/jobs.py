@@ -133,11 +133,11 @@ def run_job(job_id: int) -> None:
         log.warning("job %s was not waiting; not run again", job_id)
         return
     job = Job.objects.get(pk=job_id)
-    handler: Callable[[Job, JobProgress], dict[str, Any] | None] = import_string(JOB_KINDS[job.kind].handler)
     progress = JobProgress(job)
     beat = Heartbeat(job_id, settings.HOMEWARD_JOB_HEARTBEAT_SECONDS)
     beat.start()
     try:
+        handler: Callable[[Job, JobProgress], dict[str, Any] | None] = import_string(JOB_KINDS[job.kind].handler)
         result = handler(job, progress)
     except HomewardError as exc:
         _finish(job_id, progress, state=Job.State.FAILED, error=str(exc))
@@ -165,7 +165,8 @@ def _finish(
     if result is not None:
         changes["result"] = result
     with transaction.atomic():
-        Job.objects.filter(pk=job_id).update(**changes)
+        # Only a job still running ends here: one already recorded as failed (stale) stays failed.
+        Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(**changes)
 
 
 def job_is_stale(job: Job, *, now: datetime | None = None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,18 @@ KEY_FILE_VERSION = 1
 
 def _new_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+def _keys(name: str, value: Any) -> dict[str, bytes]:
+    if not isinstance(value, dict) or not value:
+        raise ConfigurationError(f"key file: {name} must be an object of key id to key")
+    for key_id in value:
+        if not _KEY_ID.match(str(key_id)):
+            raise ConfigurationError(f"key file: {name} id {key_id!r} must be 1-16 letters, digits, _ or -")
+    return {str(k): _decode_key(f"{name} {k}", v) for k, v in value.items()}
 
 
 def _decode_key(name: str, value: Any) -> bytes:
@@ -54,8 +67,8 @@ class KeyRing:
         if not isinstance(doc, dict) or doc.get("version") != KEY_FILE_VERSION:
             raise ConfigurationError(f"{source} is not a Homeward key file of version {KEY_FILE_VERSION}")
         try:
-            data_keys = {k: _decode_key(f"data key {k}", v) for k, v in dict(doc["data_keys"]).items()}
-            audit_keys = {k: _decode_key(f"audit key {k}", v) for k, v in dict(doc["audit_keys"]).items()}
+            data_keys = _keys("data key", doc["data_keys"])
+            audit_keys = _keys("audit key", doc["audit_keys"])
             ring = cls(
                 secret_key=str(doc["secret_key"]),
                 data_keys=data_keys,
@@ -130,18 +143,24 @@ def rotated(ring: KeyRing) -> KeyRing:
 
 def write_key_file(path: Path, ring: KeyRing, *, overwrite: bool = False) -> None:
     """Write the key file readable by its owner only; never replaces one unless asked."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(tmp, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(ring.to_json())
-        fh.flush()
-        os.fsync(fh.fileno())
-    if path.exists() and not overwrite:
-        tmp.unlink()
-        raise ConfigurationError(f"key file {path} already exists; it is never overwritten")
-    os.replace(tmp, path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(ring.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the file exists, so two `keys init` at once cannot replace each other's keys.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise ConfigurationError(f"key file {path} already exists; it is never overwritten") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_keyring(*, env_value: str | None, path: Path) -> KeyRing | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
@@ -26,3 +26,30 @@ class PrivateResponseHeadersMiddleware:
             add_never_cache_headers(response)
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address behind one trusted proxy (HOMEWARD_TRUST_PROXY=1): the last X-Forwarded-For hop."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    return hops[-1] if hops else str(request.META.get("REMOTE_ADDR", ""))
+
+
+class RejectNulMiddleware:
+    """A NUL character is never valid input, and PostgreSQL refuses it in text: answer 400 at once."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
+        ):
+            return HttpResponseBadRequest("NUL characters are not accepted", content_type="text/plain")
+        form = request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+        if form and any("\x00" in value for _key, values in request.POST.lists() for value in values):
+            return HttpResponseBadRequest("NUL characters are not accepted", content_type="text/plain")
+        return self.get_response(request)

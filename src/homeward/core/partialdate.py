@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z", re.ASCII)
 
 
 @total_ordering

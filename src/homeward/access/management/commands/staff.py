@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -26,11 +27,13 @@ ROLE_HELP = "role: " + ", ".join(r.value for r in Role) + " (repeat for several)
 
 
 def cli_actor() -> Any:
+    """The operating-system account running the command (not $USER, which anyone can set)."""
     try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return system_actor(f"cli:{who}")
+        who = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        who = f"uid{os.geteuid()}"
+    sudo = os.environ.get("SUDO_USER")
+    return system_actor(f"cli:{who}" + (f" (sudo by {sudo})" if sudo else ""))
 
 
 class Command(BaseCommand):

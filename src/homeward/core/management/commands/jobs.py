@@ -13,13 +13,20 @@ from homeward.core.jobs import job_effective_state, job_error_text, job_kind_lab
 from homeward.core.models import Job
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 class Command(BaseCommand):
     help = "List background jobs (jobs list) or follow one (jobs watch ID)."
 
     def add_arguments(self, parser: Any) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         listing = sub.add_parser("list", help="the latest jobs")
-        listing.add_argument("-n", type=int, default=20, help="how many (default 20)")
+        listing.add_argument("-n", type=positive, default=20, help="how many (default 20)")
         watch = sub.add_parser("watch", help="follow one job until it ends")
         watch.add_argument("job_id", type=int)
 
