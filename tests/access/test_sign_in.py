@@ -203,3 +203,10 @@ def test_nul_characters_are_refused_before_any_database(client_for: Any) -> None
     client = client_for(Role.ADMIN)
     assert client.get("/audit/?action=a%00b").status_code == 400
     assert client.post("/staff/new/", {"username": "x\x00y", "roles": ["admin"]}).status_code == 400
+
+
+def test_nul_characters_in_api_queries_get_a_json_400(token_for: Any) -> None:
+    client = Client(headers={"Authorization": f"Bearer {token_for(Role.ADMIN)}"})
+    response = client.get("/api/audit/events?actor=a%00")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "NUL characters are not accepted"}

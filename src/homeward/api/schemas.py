@@ -20,7 +20,8 @@ class ValidationErrorOut(Schema):
     problems: list[ProblemOut]
 
 
-ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+# 400 comes from the check that refuses NUL characters before any view runs (core.middleware).
+ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 MAX_ID = 2**63 - 1
 ID = Annotated[int, Path(ge=1, le=MAX_ID)]

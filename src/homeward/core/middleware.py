@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
@@ -41,15 +41,20 @@ class RejectNulMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    def refuse(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": "NUL characters are not accepted"}, status=400)
+        return HttpResponseBadRequest("NUL characters are not accepted", content_type="text/plain")
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path or any(
             "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
         ):
-            return HttpResponseBadRequest("NUL characters are not accepted", content_type="text/plain")
+            return self.refuse(request)
         form = request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         )
         if form and any("\x00" in value for _key, values in request.POST.lists() for value in values):
-            return HttpResponseBadRequest("NUL characters are not accepted", content_type="text/plain")
+            return self.refuse(request)
         return self.get_response(request)

@@ -50,7 +50,9 @@ class ImportForm(forms.Form):
 
 class FilterForm(forms.Form):
     q = forms.CharField(label=_("Name, in any script"), required=False)
-    unit = forms.ModelChoiceField(label=_("District"), queryset=AdminUnit.objects.none(), required=False)
+    unit = forms.ModelChoiceField(
+        label=_("District"), queryset=AdminUnit.objects.none(), required=False, empty_label=_("any")
+    )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("any")), *Settlement.Status.choices])
 
     def __init__(self, *args: object, **kwargs: object) -> None:

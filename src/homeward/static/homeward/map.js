@@ -7,5 +7,10 @@ document.addEventListener("DOMContentLoaded", function () {
   if (box.dataset.tiles) {
     L.tileLayer(box.dataset.tiles, { maxZoom: 18 }).addTo(map);
   }
+  var outline = document.getElementById("outline");
+  if (outline) {
+    var shape = L.geoJSON(JSON.parse(outline.textContent), { style: { color: "#0b5394", weight: 2 } }).addTo(map);
+    map.fitBounds(shape.getBounds(), { maxZoom: 14 });
+  }
   L.circleMarker([lat, lon], { radius: 8, color: "#0b5394", weight: 3 }).addTo(map).bindTooltip(box.dataset.title);
 });
