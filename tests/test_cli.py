@@ -50,7 +50,7 @@ def free_port() -> int:
 def test_help_lists_homewards_commands(tmp_path: Path) -> None:
     result = run(["--help"], tmp_path)
     assert result.returncode == 0
-    for command in ("serve", "worker", "keys init", "audit verify", "staff", "jobs watch"):
+    for command in ("serve", "worker", "keys init", "audit verify", "staff", "jobs watch", "gazetteer import"):
         assert command in result.stdout
 
 

@@ -23,6 +23,10 @@ Keys and security:
   audit tail         print the latest audit events
   staff              create staff accounts, set roles, reset two-factor, make API tokens
 
+Gazetteer:
+  gazetteer import FILE                     import Linked Places JSON or CSV (all or nothing)
+  gazetteer export --format lpf|csv --out FILE
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar

@@ -100,7 +100,8 @@ def test_renaming_in_the_same_year_is_not_an_overlap() -> None:
     [
         ("settlement_id,toponym\nx,Ad\n", "header", "lang"),
         ("settlement_id,toponym,lang,colour\nx,Ad,az\n", "header", "colour"),
-        ("settlement_id,toponym,lang,latitude,longitude\nx,Ad,az,91,40\n", "feature 1 (x)", "latitude"),
+        ("settlement_id,toponym,lang,latitude,longitude\nx,Ad,az,91,40\n", "row 2", "latitude"),
+        ('settlement_id,toponym,lang\nx,Ad,az\nx,"Ad ""2""",qq\n', "row 3", "lang"),
         ("settlement_id,toponym,lang,start\nx,Ad,az,1990-13\n", "row 2", "start"),
         ("settlement_id,toponym,lang,latitude,longitude\nx,Ad,az,40,46\nx,Ad2,ru,41,46\n", "row 3", "latitude"),
         ("settlement_id,toponym,lang\nx,Ad,az,extra\n", "row 2", "row"),
@@ -117,3 +118,77 @@ def test_format_is_detected_from_the_content() -> None:
     _fmt, gaz = read_any(b"\xff\xfe\x00bad")
     assert gaz.problems[0].field == "encoding"
     assert read_any(b"{not json")[1].problems[0].field == "JSON"
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "field"),
+    [("types", {"label": "town"}, "types"), ("names", "Zəngəzur", "names"), ("links", 5, "links"),
+     ("homeward:population", {"year": 1989}, "homeward:population"), ("relations", "d1", "relations"),
+     ("descriptions", {"value": "x"}, "descriptions")],
+)  # fmt: skip
+def test_malformed_members_are_problems_not_crashes(member: str, value: object, field: str) -> None:
+    doc = _doc()
+    _settlement(doc)[member] = value
+    problems = read_lpf(json.dumps(doc)).problems
+    assert [(p.field, p.reason) for p in problems] == [(field, "must be a list")]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: _settlement(d)["names"][0].update({"toponym": "x" * 201}), "toponym"),
+        (lambda d: _settlement(d).update({"@id": "y" * 121}), "id"),
+        (lambda d: _settlement(d)["names"][0].update({"toponym": "a\u0000b"}), "toponym"),
+        (lambda d: _settlement(d)["homeward:population"].append({"year": 1999, "total": 2**40, "source": "s"}),
+         "total"),
+        (lambda d: _settlement(d).update({"links": [{"type": "closeMatch", "identifier": "gn:1"},
+                                                    {"type": "exactMatch", "identifier": "gn:1"}]}), "links"),
+        (lambda d: _settlement(d)["geometry"].update({"type": "Polygon", "coordinates": [[[1, 2], "x"]]}), "geometry"),
+    ],
+)  # fmt: skip
+def test_values_the_database_cannot_hold_are_refused(change, field: str) -> None:
+    doc = _doc()
+    change(doc)
+    assert field in {p.field for p in read_lpf(json.dumps(doc)).problems}
+
+
+def _names_of(*specs: tuple[str, dict]) -> list[dict]:
+    return [
+        {"toponym": t, "lang": "az-Latn", "homeward:kind": "official", "when": {"timespans": [w]}} for t, w in specs
+    ]
+
+
+@pytest.mark.parametrize(
+    ("specs", "overlap"),
+    [
+        ((("A", {"end": {"in": "1938"}}), ("B", {"start": {"in": "1938"}})), False),
+        ((("A", {"end": {"in": "1938"}}), ("B", {"start": {"in": "1935"}})), True),
+        ((("A", {"end": {"latest": "1938"}}), ("B", {"start": {"earliest": "1935"}})), False),
+        ((("A", {"start": {"latest": "1940"}, "end": {"earliest": "1935"}}),), False),
+        ((("A", {"start": {"in": "1900"}, "end": {"in": "1950"}}), ("B", {"start": {"in": "1949"}})), True),
+    ],
+)
+def test_only_certain_overlaps_are_refused(specs: tuple, overlap: bool) -> None:
+    doc = _doc()
+    _settlement(doc)["names"] = _names_of(*specs)
+    problems = [p for p in read_lpf(json.dumps(doc)).problems if p.field in ("names", "end")]
+    assert bool(problems) == overlap, problems
+
+
+def test_csv_with_quotes_late_in_the_file_round_trips() -> None:
+    places = copy.deepcopy(SMALL.places)
+    for p in places:
+        p.population, p.outline = [], None
+    places[-1].names[0].toponym = 'Qara "Böyük" bulaq, yuxarı'
+    places[-1].names[0].citations = [{"label": 'Register "A"; p. 3'}]
+    again = read_csv("".join(write_csv(places)))
+    assert again.problems == []
+    assert again.places[-1].names[0].toponym == 'Qara "Böyük" bulaq, yuxarı'
+    assert again.places[-1].names[0].citations == [{"label": 'Register "A"; p. 3'}]
+
+
+def test_semicolon_csv_with_a_bom_and_a_trailing_empty_column() -> None:
+    text = "\ufeffsettlement_id;toponym;lang;\nx;Ad;az-Latn;\n"
+    gaz = read_csv(text)
+    assert gaz.problems == []
+    assert gaz.places[0].names[0].toponym == "Ad"

@@ -204,4 +204,68 @@ def test_cli_imports_and_exports_both_formats(db: None, tmp_path: Any, capsys: p
     with pytest.raises(CommandError, match="nothing was imported: 1 problem"):
         call_command("gazetteer", "import", str(bad))
     err = capsys.readouterr().err
-    assert "name 1 (Ad), lang: 'zz-Latn': 'zz' is not a known language code" in err
+    assert "row 2, lang: 'zz-Latn': 'zz' is not a known language code" in err
+
+
+def test_csv_import_changes_only_what_the_file_carries(imported: Any) -> None:
+    settlement = Settlement.objects.filter(population__isnull=False).order_by("gid").first()
+    before = (
+        settlement.latitude,
+        settlement.status,
+        settlement.population.count(),
+        settlement.historical_admin_unit_id,
+    )
+    csv = f"settlement_id,toponym,lang\n{settlement.gid},Yeni ad,az-Latn\n".encode()
+    result = gazetteer_import(actor=SETUP, raw=csv)
+    assert result.settlements_updated == 1
+    settlement.refresh_from_db()
+    after = (settlement.latitude, settlement.status, settlement.population.count(), settlement.historical_admin_unit_id)
+    assert after == before
+    assert list(settlement.names.values_list("toponym", flat=True)) == ["Yeni ad"]
+    event = AuditEvent.objects.filter(action="gazetteer.imported").latest("seq")
+    assert event.data["names_replaced"] == len(next(p for p in SMALL.places if p.gid == settlement.gid).names)
+
+
+def test_merged_into_follows_the_file(db: None) -> None:
+    doc = json.loads(json.dumps(ZANGEZUR))
+    doc["features"][1]["relations"] = [
+        {"relationType": "gvp:broaderPartitive", "relationTo": "test:zangezur", "homeward:role": "merged_into"}
+    ]
+    gazetteer_import(actor=SETUP, raw=json.dumps(doc).encode())
+    assert Settlement.objects.get(gid="test:other").merged_into.gid == "test:zangezur"
+    gazetteer_import(actor=SETUP, raw=json.dumps(ZANGEZUR).encode())
+    assert Settlement.objects.get(gid="test:other").merged_into is None
+
+
+def test_cyrillic_query_finds_a_place_recorded_only_in_latin(db: None) -> None:
+    doc = json.loads(json.dumps(ZANGEZUR))
+    doc["features"][0]["names"] = [{"toponym": "Zəngəzur", "lang": "az-Latn"}]
+    gazetteer_import(actor=SETUP, raw=json.dumps(doc).encode())
+    for query in ("Зангезур", "Зангез", "Zangezur", "Զանգեզուր"):
+        assert [h.title for h in settlement_search(query)] == ["Zəngəzur"], query
+
+
+def test_a_word_inside_a_name_is_found(db: None) -> None:
+    doc = json.loads(json.dumps(ZANGEZUR))
+    doc["features"][1]["names"] = [{"toponym": "Aşağı Qarabulaq", "lang": "az-Latn"}]
+    gazetteer_import(actor=SETUP, raw=json.dumps(doc).encode())
+    assert "Qarabulaq" in [h.title for h in settlement_search("Qarabulaq")]
+    assert "Qarabulaq" in [h.title for h in settlement_search("Карабулак")]
+
+
+def test_a_newer_unit_assessment_overrides_an_older_own_one(imported: Any) -> None:
+    settlement = Settlement.objects.select_related("admin_unit").order_by("gid").first()
+    security_assess(actor=SETUP, settlement_id=settlement.pk, level="safe", assessed_on=date(2024, 1, 1), source="a")
+    security_assess(actor=SETUP, admin_unit_id=settlement.admin_unit_id, level="unsafe", assessed_on=date(2026, 1, 1),
+                    source="b")  # fmt: skip
+    assert latest_assessment(settlement).level == "unsafe"
+
+
+def test_cli_records_a_unit_assessment(imported: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("gazetteer", "assess", "--unit", "hw:unit:c1", "--level", "safe", "--date", "2026-10-01",
+                 "--source", "joint mission")  # fmt: skip
+    settlement = Settlement.objects.filter(admin_unit__code="hw:unit:c1").first()
+    assert latest_assessment(settlement).source == "joint mission"
+    with pytest.raises(CommandError, match="no settlement or unit 'nowhere'"):
+        call_command("gazetteer", "assess", "--unit", "nowhere", "--level", "safe", "--date", "2026-10-01",
+                     "--source", "x")  # fmt: skip

@@ -140,7 +140,11 @@ def run_job(job_id: int) -> None:
         handler: Callable[[Job, JobProgress], dict[str, Any] | None] = import_string(JOB_KINDS[job.kind].handler)
         result = handler(job, progress)
     except HomewardError as exc:
-        _finish(job_id, progress, state=Job.State.FAILED, error=str(exc))
+        problems = getattr(exc, "problems", None)
+        details = (
+            {"problems": [{"where": w, "field": f, "reason": r} for w, f, r in problems[:1000]]} if problems else None
+        )
+        _finish(job_id, progress, state=Job.State.FAILED, error=str(exc), result=details)
     except Exception:
         log.exception("job %s (%s) failed", job_id, job.kind)
         _finish(job_id, progress, state=Job.State.FAILED, error=INTERNAL_ERROR)

@@ -204,7 +204,7 @@ _TAG = re.compile(
     r"^(?P<lang>[a-z]{2,3})"
     r"(?:-(?P<script>[A-Z][a-z]{3}))?"
     r"(?:-(?P<region>[A-Z]{2}|\d{3}))?"
-    r"(?P<variants>(?:-(?:[a-z0-9]{5,8}|\d[a-z0-9]{3}))*)$"
+    r"(?P<variants>(?:-(?:[a-z0-9]{5,8}|\d[a-z0-9]{3}))*)\Z"
 )
 
 

@@ -89,6 +89,8 @@ def latinize(text: str, *, cyrillic: str | None = None) -> str:
         cyrillic = "az" if is_azerbaijani_cyrillic(lowered) else "ru"
     if cyrillic == "ru":
         lowered = lowered.replace("дж", "c")
+    # Armenian writes u with two letters (ո + ւ); each alone is o and v.
+    lowered = lowered.replace("ու", "u")
     table = _AZ_CYRILLIC if cyrillic == "az" else _RUSSIAN
     out = []
     for ch in lowered:
@@ -107,7 +109,7 @@ _FOLD_MULTI = (
     ("yu", "ü"), ("yo", "ö"), ("ts", "s"),
 )  # fmt: skip
 _FOLD_SINGLE = str.maketrans(
-    {"ə": "a", "e": "a", "ı": "i", "ö": "o", "ü": "u", "ğ": "g", "ş": "s", "ç": "c", "j": "c", "w": "v"}
+    {"ə": "a", "e": "a", "ı": "i", "ö": "o", "ü": "u", "ğ": "g", "ş": "s", "ç": "c", "j": "c", "w": "v", "q": "g"}
 )
 
 
@@ -115,7 +117,7 @@ def fold(text: str) -> str:
     """A lower-case ASCII form in which the common renderings of one name meet.
 
     ``Zəngəzur``, ``Зангезур`` and ``Zangazur`` all fold to ``zangazur``. Letters that Azerbaijani
-    distinguishes but other renderings confuse (ə/a/e, ş/s, c/ç/j, ğ/g, ı/i, ö/o, ü/u) are merged;
+    distinguishes but other renderings confuse (ə/a/e, ş/s, c/ç/j, q/ğ/g, ı/i, ö/o, ü/u) are merged;
     ``y`` between vowels is dropped (Aliyev/Aliev, Ismayilov/Ismailov).
     """
     text = latinize(text)
@@ -146,6 +148,16 @@ def skeleton(text: str) -> str:
         if key:
             words.append(key)
     return " ".join(words)
+
+
+def word_keys(text: str) -> list[tuple[str, str]]:
+    """(fold, skeleton) from each word of the name to its end: every word can begin a search."""
+    words = fold(text).split()
+    keys = []
+    for i in range(len(words)):
+        rest = " ".join(words[i:])
+        keys.append((rest, skeleton(rest)))
+    return keys
 
 
 def search_forms(text: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ def population_svg(
                 label=total_label)  # fmt: skip
         ax.plot(years, [c if c is not None else float("nan") for c in community], marker="s", linestyle="--",
                 color="#7a4a00", label=community_label)  # fmt: skip
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title.replace("$", r"\$"), fontsize=11)  # a title is text, never mathtext
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", color="#c9d1d9")
         ax.spines[["top", "right"]].set_visible(False)

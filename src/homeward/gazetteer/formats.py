@@ -24,7 +24,10 @@ EXTENSION = "https://homeward.invalid/ns/lpf-extension/1"
 SETTLEMENT_KINDS = ("village", "town", "quarter")
 STATUSES = ("inhabited", "renamed", "merged", "abandoned", "destroyed")
 NAME_KINDS = ("official", "historical", "colloquial", "transliteration")
-LINK_TYPES = ("closeMatch", "exactMatch")
+LINK_TYPES = ("closeMatch", "exactMatch", "primaryTopicOf", "subjectOf", "seeAlso")
+# Column sizes of the database, checked at reading so that a long value is a problem, not a crash.
+MAX = {"toponym": 200, "title": 200, "id": 120, "lang": 35, "unit": 64, "identifier": 300, "source": 300}
+MAX_COUNT = 2**31 - 1
 # Name kinds of which a settlement has at most one per language at any time.
 EXCLUSIVE_NAME_KINDS = ("official", "historical", "transliteration")
 PART_OF = "gvp:broaderPartitive"
@@ -57,6 +60,7 @@ class NameRec:
     end_earliest: PartialDate | None = None
     end_latest: PartialDate | None = None
     citations: list[dict[str, str]] = field(default_factory=list)
+    origin: str = field(default="", compare=False)  # "row 7" for CSV: where problems are reported
 
 
 @dataclass
@@ -95,6 +99,7 @@ class PlaceRec:
     names: list[NameRec] = field(default_factory=list)
     population: list[PopRec] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    origin: str = field(default="", compare=False)
 
 
 @dataclass
@@ -102,6 +107,8 @@ class Gazetteer:
     units: list[UnitRec] = field(default_factory=list)
     places: list[PlaceRec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # The settlement fields the file carries; None: all of them (LPF). An import changes only these.
+    fields: frozenset[str] | None = None
 
 
 # ----------------------------------------------------------------------------------------------- checks
@@ -117,28 +124,50 @@ def _date(value: Any, where: str, fld: str, problems: list[Problem]) -> PartialD
         return None
 
 
-def _bound(value: PartialDate | None, other: PartialDate | None) -> PartialDate | None:
-    return value or other
+def _latest_start(name: NameRec) -> date | None:
+    """The latest the name can have come into use; None: unknown (after a known earliest) or never bounded."""
+    if name.start_latest is not None:
+        return name.start_latest.latest()
+    return None
 
 
-def span_points(name: NameRec) -> tuple[date | None, date | None]:
-    """The name's span as [start, end): the earliest possible start and the earliest possible end."""
-    start = _bound(name.start_earliest, name.start_latest)
-    end = _bound(name.end_earliest, name.end_latest)
-    return (start.earliest() if start else None, end.earliest() if end else None)
+def _earliest_end(name: NameRec) -> date | None:
+    if name.end_earliest is not None:
+        return name.end_earliest.earliest()
+    return None
 
 
 def spans_overlap(a: NameRec, b: NameRec) -> bool:
-    a_start, a_end = span_points(a)
-    b_start, b_end = span_points(b)
-    before_b_ends = a_start is None or b_end is None or a_start < b_end
-    before_a_ends = b_start is None or a_end is None or b_start < a_end
-    return before_b_ends and before_a_ends
+    """True only when the two names were certainly in use at the same time.
+
+    A bound missing on both sides is open (since always, until now); a bound known only on one side
+    (started after X, ended before Y) cannot prove an overlap.
+    """
+
+    def starts_before_end(x: NameRec, y: NameRec) -> bool:
+        x_open_start = x.start_earliest is None and x.start_latest is None
+        y_open_end = y.end_earliest is None and y.end_latest is None
+        if x_open_start or y_open_end:
+            return True
+        latest_start, earliest_end = _latest_start(x), _earliest_end(y)
+        return latest_start is not None and earliest_end is not None and latest_start < earliest_end
+
+    return starts_before_end(a, b) and starts_before_end(b, a)
+
+
+def _text(value: str, limit: int, where: str, fld: str, problems: list[Problem]) -> None:
+    if len(value) > limit:
+        problems.append(Problem(where, fld, f"is longer than {limit} characters"))
+    if "\x00" in value:
+        problems.append(Problem(where, fld, "contains a NUL character"))
 
 
 def check_name(name: NameRec, where: str, problems: list[Problem]) -> None:
+    where = name.origin or where
     if not name.toponym.strip():
         problems.append(Problem(where, "toponym", "is empty"))
+    _text(name.toponym, MAX["toponym"], where, "toponym", problems)
+    _text(name.lang, MAX["lang"], where, "lang", problems)
     why = tag_problem(name.lang)
     if why:
         problems.append(Problem(where, "lang", why))
@@ -150,12 +179,21 @@ def check_name(name: NameRec, where: str, problems: list[Problem]) -> None:
     ):
         if lo and hi and hi.latest() < lo.earliest():
             problems.append(Problem(where, label, f"latest {hi} is before earliest {lo}"))
-    start, end = span_points(name)
-    if start and end and end < start:
-        problems.append(Problem(where, "end", f"the name ends ({end}) before it starts ({start})"))
+    # Only certain contradictions: the latest possible end before the earliest possible start.
+    earliest_start, latest_end = name.start_earliest, name.end_latest
+    if earliest_start and latest_end and latest_end.latest() < earliest_start.earliest():
+        problems.append(Problem(where, "end", f"the name ends ({latest_end}) before it starts ({earliest_start})"))
 
 
 def check_place(place: PlaceRec, where: str, problems: list[Problem]) -> None:
+    where = place.origin or where
+    _text(place.gid, MAX["id"], where, "id", problems)
+    _text(place.title, MAX["title"], where, "title", problems)
+    _text(place.description, 10_000, where, "description", problems)
+    for fld in ("admin_unit", "historical_admin_unit", "merged_into"):
+        _text(getattr(place, fld) or "", MAX["id"], where, fld, problems)
+    if place.merged_into and place.merged_into == place.gid:
+        problems.append(Problem(where, "merged_into", "a settlement cannot be merged into itself"))
     if not place.gid.strip():
         problems.append(Problem(where, "id", "is empty"))
     if not place.title.strip():
@@ -171,7 +209,7 @@ def check_place(place: PlaceRec, where: str, problems: list[Problem]) -> None:
     if (place.latitude is None) != (place.longitude is None):
         problems.append(Problem(where, "coordinates", "latitude and longitude go together"))
     for i, name in enumerate(place.names):
-        check_name(name, f"{where} name {i + 1} ({name.toponym})", problems)
+        check_name(name, f"{where} name {i + 1} ({name.toponym[:40]})", problems)
     exclusive = [n for n in place.names if n.kind in EXCLUSIVE_NAME_KINDS]
     for i, a in enumerate(exclusive):
         for b in exclusive[i + 1 :]:
@@ -198,7 +236,15 @@ def check_place(place: PlaceRec, where: str, problems: list[Problem]) -> None:
             problems.append(Problem(label, "community", f"{pop.community} is more than the total {pop.total}"))
         if not pop.source.strip():
             problems.append(Problem(label, "source", "is required"))
+        _text(pop.source, MAX["source"], label, "source", problems)
+        for value, fld in ((pop.total, "total"), (pop.community, "community")):
+            if value is not None and value > MAX_COUNT:
+                problems.append(Problem(label, fld, "is too large"))
+    identifiers: dict[str, str] = {}
     for link_type, identifier in place.links:
+        _text(identifier, MAX["identifier"], where, "links", problems)
+        if identifiers.setdefault(identifier, link_type) != link_type:
+            problems.append(Problem(where, "links", f"{identifier!r} is given with two link types"))
         if link_type not in LINK_TYPES:
             problems.append(Problem(where, "links", f"{link_type!r} is not one of {', '.join(LINK_TYPES)}"))
         if ":" not in identifier:
@@ -213,10 +259,15 @@ def check_gazetteer(gaz: Gazetteer) -> None:
             gaz.problems.append(Problem(where, "id", f"duplicate settlement id, first in {seen[place.gid]}"))
         seen.setdefault(place.gid, where)
         check_place(place, where, gaz.problems)
-    codes = {u.code for u in gaz.units}
-    if len(codes) != len(gaz.units):
-        gaz.problems.append(Problem("administrative units", "id", "an administrative unit id is repeated"))
+    codes: set[str] = set()
     for unit in gaz.units:
+        if unit.code in codes:
+            gaz.problems.append(Problem(f"unit {unit.code}", "id", "this administrative unit id is repeated"))
+        codes.add(unit.code)
+        if not unit.code.strip() or not unit.name.strip():
+            gaz.problems.append(Problem(f"unit {unit.code}", "id", "a unit needs an id and a title"))
+        _text(unit.code, MAX["unit"], f"unit {unit.code[:40]}", "id", gaz.problems)
+        _text(unit.name, MAX["title"], f"unit {unit.code[:40]}", "title", gaz.problems)
         if unit.parent and unit.parent == unit.code:
             gaz.problems.append(Problem(f"unit {unit.code}", "parent", "a unit cannot contain itself"))
         if unit.valid_from and unit.valid_to and unit.valid_to.latest() < unit.valid_from.earliest():
@@ -259,6 +310,9 @@ def _bounds_to_when(lo_start: PartialDate | None, hi_start: PartialDate | None,
         return {k: str(v) for k, v in (("earliest", lo), ("latest", hi)) if v is not None}
 
     span = {k: v for k, v in (("start", bound(lo_start, hi_start)), ("end", bound(lo_end, hi_end))) if v}
+    if "end" in span and "start" not in span:
+        # LPF requires a start: a name known to end by a date started no later than that date.
+        span = {"start": {"latest": str(hi_end or lo_end)}, **span}
     return {"timespans": [span]} if span else None
 
 
@@ -289,16 +343,49 @@ def _count(value: Any, where: str, fld: str, problems: list[Problem]) -> int | N
         return None
 
 
+def _list(value: Any, where: str, fld: str, problems: list[Problem]) -> list[Any]:
+    """The value as a list: missing is empty, anything but a list is a problem."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(Problem(where, fld, "must be a list"))
+        return []
+    return value
+
+
+def _ring_ok(coords: Any, depth: int) -> bool:
+    """Nested lists of [longitude, latitude] pairs within range, ``depth`` levels deep."""
+    if depth == 0:
+        return (
+            isinstance(coords, list)
+            and len(coords) >= 2
+            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coords[:2])
+            and -180 <= coords[0] <= 180
+            and -90 <= coords[1] <= 90
+        )
+    return isinstance(coords, list) and bool(coords) and all(_ring_ok(c, depth - 1) for c in coords)
+
+
 def _geometry(geom: Any, place: PlaceRec, where: str, problems: list[Problem]) -> None:
     if not geom:
         return
     if not isinstance(geom, dict):
         problems.append(Problem(where, "geometry", "must be a GeoJSON geometry"))
         return
-    parts = geom.get("geometries") if geom.get("type") == "GeometryCollection" else [geom]
-    for part in parts or []:
+    if geom.get("type") == "GeometryCollection":
+        parts = _list(geom.get("geometries"), where, "geometry.geometries", problems)
+    else:
+        parts = [geom]
+    points = 0
+    for part in parts:
         kind = part.get("type") if isinstance(part, dict) else None
+        if part in (None, "null"):
+            continue  # LPF's way of saying the location is unknown
         if kind == "Point":
+            points += 1
+            if points > 1:
+                problems.append(Problem(where, "geometry", "has several points; give one (and an outline)"))
+                continue
             coords = part.get("coordinates")
             if not (isinstance(coords, list) and len(coords) >= 2):
                 problems.append(Problem(where, "geometry", "a Point needs [longitude, latitude]"))
@@ -306,13 +393,16 @@ def _geometry(geom: Any, place: PlaceRec, where: str, problems: list[Problem]) -
             place.longitude = _number(coords[0], where, "geometry longitude", problems)
             place.latitude = _number(coords[1], where, "geometry latitude", problems)
         elif kind in ("Polygon", "MultiPolygon"):
+            if not _ring_ok(part.get("coordinates"), 2 if kind == "Polygon" else 3):
+                problems.append(Problem(where, "geometry", f"the {kind} has invalid coordinates"))
+                continue
             place.outline = {"type": kind, "coordinates": part.get("coordinates")}
         else:
             problems.append(Problem(where, "geometry", f"{kind!r} geometries are not supported"))
 
 
-def _relations(feature: dict[str, Any]) -> list[dict[str, Any]]:
-    rels = feature.get("relations") or []
+def _relations(feature: dict[str, Any], where: str, problems: list[Problem]) -> list[dict[str, Any]]:
+    rels = _list(feature.get("relations"), where, "relations", problems)
     return [r for r in rels if isinstance(r, dict) and r.get("relationType") == PART_OF]
 
 
@@ -338,20 +428,24 @@ def read_lpf(text: str) -> Gazetteer:
         if props.get("homeward:feature") == "admin_unit":
             gaz.units.append(_read_unit(feature, props, gid, where, gaz.problems))
             continue
-        types = [t.get("label") for t in feature.get("types") or [] if isinstance(t, dict)]
+        types = [t.get("label") for t in _list(feature.get("types"), where, "types", gaz.problems)
+                 if isinstance(t, dict)]  # fmt: skip
         kind = next((t for t in types if t in SETTLEMENT_KINDS), "village")
         place = PlaceRec(gid=gid, title=str(props.get("title") or ""), kind=kind,
                          status=str(props.get("homeward:status") or "inhabited"))  # fmt: skip
-        descriptions = feature.get("descriptions") or []
+        descriptions = _list(feature.get("descriptions"), where, "descriptions", gaz.problems)
         if descriptions and isinstance(descriptions[0], dict):
             place.description = str(descriptions[0].get("value") or "")
         _geometry(feature.get("geometry"), place, where, gaz.problems)
-        for j, name in enumerate(feature.get("names") or []):
+        for j, name in enumerate(_list(feature.get("names"), where, "names", gaz.problems)):
             if not isinstance(name, dict):
                 gaz.problems.append(Problem(f"{where} name {j + 1}", "name", "is not an object"))
                 continue
             bounds = _when_to_bounds(name.get("when"), f"{where} name {j + 1}", gaz.problems)
-            citations = [c for c in name.get("citations") or [] if isinstance(c, dict)]
+            citations = [
+                c for c in _list(name.get("citations"), f"{where} name {j + 1}", "citations", gaz.problems)
+                if isinstance(c, dict)
+            ]  # fmt: skip
             place.names.append(
                 NameRec(
                     toponym=str(name.get("toponym") or ""),
@@ -364,10 +458,10 @@ def read_lpf(text: str) -> Gazetteer:
                     citations=[{k: str(v) for k, v in c.items()} for c in citations],
                 )
             )
-        for link in feature.get("links") or []:
+        for link in _list(feature.get("links"), where, "links", gaz.problems):
             if isinstance(link, dict):
                 place.links.append((str(link.get("type") or ""), str(link.get("identifier") or "")))
-        for rel in _relations(feature):
+        for rel in _relations(feature, where, gaz.problems):
             role = rel.get("homeward:role", "current")
             if role == "historical":
                 place.historical_admin_unit = str(rel.get("relationTo"))
@@ -375,7 +469,7 @@ def read_lpf(text: str) -> Gazetteer:
                 place.merged_into = str(rel.get("relationTo"))
             else:
                 place.admin_unit = str(rel.get("relationTo"))
-        for k, pop in enumerate(feature.get("homeward:population") or []):
+        for k, pop in enumerate(_list(feature.get("homeward:population"), where, "homeward:population", gaz.problems)):
             label = f"{where} population {k + 1}"
             if not isinstance(pop, dict):
                 gaz.problems.append(Problem(label, "population", "is not an object"))
@@ -397,13 +491,17 @@ def read_lpf(text: str) -> Gazetteer:
 
 def _read_unit(feature: dict[str, Any], props: dict[str, Any], gid: str, where: str,
                problems: list[Problem]) -> UnitRec:  # fmt: skip
-    names = {str(n.get("lang")): str(n.get("toponym")) for n in feature.get("names") or [] if isinstance(n, dict)}
+    names = {
+        str(n.get("lang")): str(n.get("toponym"))
+        for n in _list(feature.get("names"), where, "names", problems)
+        if isinstance(n, dict)
+    }
     for lang in names:
         why = tag_problem(lang)
         if why:
             problems.append(Problem(where, "names.lang", why))
     bounds = _when_to_bounds(feature.get("when"), where, problems)
-    parents = [str(r.get("relationTo")) for r in _relations(feature)]
+    parents = [str(r.get("relationTo")) for r in _relations(feature, where, problems)]
     return UnitRec(
         code=gid,
         name=str(props.get("title") or ""),
@@ -487,12 +585,11 @@ def read_csv(text: str) -> Gazetteer:
     """One row per name; the settlement's own columns repeat on each of its rows and must agree."""
     gaz = Gazetteer()
     text = text.lstrip("\ufeff")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = reader.fieldnames or []
+    first_line = text.split("\n", 1)[0]
+    # The delimiter is the header's (column names hold none of these); quoting is standard CSV.
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [h for h in (reader.fieldnames or []) if h.strip()]
     missing = [c for c in CSV_REQUIRED if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if missing:
@@ -503,13 +600,21 @@ def read_csv(text: str) -> Gazetteer:
         )
     if gaz.problems:
         return gaz
+    present = set(header)
+    fields = {"names"} | {f for f, cols in (
+        ("title", ("settlement_title",)), ("kind", ("settlement_kind",)), ("status", ("status",)),
+        ("coordinates", ("latitude", "longitude")), ("admin_unit", ("admin_unit",)),
+        ("historical_admin_unit", ("historical_admin_unit",)), ("links", ("links",)),
+    ) if all(c in present for c in cols)}  # fmt: skip
+    gaz.fields = frozenset(fields)
     places: dict[str, tuple[PlaceRec, int]] = {}
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num
         where = f"row {line}"
         if None in row:
             gaz.problems.append(Problem(where, "row", "has more cells than the header"))
             continue
-        row = {k: (v or "").strip() for k, v in row.items()}
+        row = {k: (v or "").strip() for k, v in row.items() if k}
         gid = row["settlement_id"]
         lat = _number(row.get("latitude") or None, where, "latitude", gaz.problems)
         lon = _number(row.get("longitude") or None, where, "longitude", gaz.problems)
@@ -523,9 +628,13 @@ def read_csv(text: str) -> Gazetteer:
             admin_unit=row.get("admin_unit") or None,
             historical_admin_unit=row.get("historical_admin_unit") or None,
             links=[tuple(x.split("=", 1)) if "=" in x else ("closeMatch", x) for x in row.get("links", "").split()],
+            origin=where,
         )
         if gid in places:
             place, first = places[gid]
+            if candidate.links and place.links and candidate.links != place.links:
+                gaz.problems.append(Problem(where, "links", f"differs from row {first} of the same settlement"))
+            place.links = place.links or candidate.links
             for attr in ("title", "kind", "status", "latitude", "longitude", "admin_unit", "historical_admin_unit"):
                 if getattr(candidate, attr) != getattr(place, attr) and (
                     attr != "title" or row.get("settlement_title")
@@ -540,16 +649,19 @@ def read_csv(text: str) -> Gazetteer:
             citations.append(
                 {k: v for k, v in (("label", row.get("citation", "")), ("@id", row.get("citation_url", ""))) if v}
             )
+        start = _date(row.get("start"), where, "start", gaz.problems)
+        end = _date(row.get("end"), where, "end", gaz.problems)
         place.names.append(
             NameRec(
                 toponym=row["toponym"],
                 lang=row["lang"],
                 kind=row.get("name_kind") or "official",
-                start_earliest=_date(row.get("start"), where, "start", gaz.problems),
-                start_latest=_date(row.get("start_latest") or row.get("start"), where, "start_latest", gaz.problems),
-                end_earliest=_date(row.get("end"), where, "end", gaz.problems),
-                end_latest=_date(row.get("end_latest") or row.get("end"), where, "end_latest", gaz.problems),
+                start_earliest=start,
+                start_latest=_date(row.get("start_latest"), where, "start_latest", gaz.problems) or start,
+                end_earliest=end,
+                end_latest=_date(row.get("end_latest"), where, "end_latest", gaz.problems) or end,
                 citations=citations,
+                origin=where,
             )
         )
     check_gazetteer(gaz)

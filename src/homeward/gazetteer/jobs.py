@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from homeward.audit.services import Actor
-from homeward.core.errors import ValidationError
 from homeward.core.files import read_encrypted, remove_stored
 from homeward.core.models import Job
 from homeward.core.progress import Progress
@@ -17,12 +16,8 @@ def import_job(job: Job, progress: Progress) -> dict[str, Any]:
         label=job.created_by.get_username() if job.created_by else "system:job",
     )
     try:
+        # A ValidationError fails the job; the runner keeps its list of problems. Nothing was imported.
         result = gazetteer_import(actor=actor, raw=raw, filename=job.params.get("filename", ""), progress=progress)
-    except ValidationError as exc:
-        # The job ends failed and lists every problem; nothing was imported.
-        job.result = {"problems": [{"where": w, "field": f, "reason": r} for w, f, r in exc.problems[:1000]]}
-        Job.objects.filter(pk=job.pk).update(result=job.result)
-        raise
     finally:
         remove_stored(job.params["file"])
     return result.as_dict()

@@ -102,6 +102,18 @@ class PlaceName(models.Model):
         return f"{self.toponym} ({self.lang})"
 
 
+class NameKey(models.Model):
+    """Search keys of a name, one per word it has: "Aşağı Qarabulaq" is found by "Qarabulaq" too."""
+
+    name = models.ForeignKey(PlaceName, on_delete=models.CASCADE, related_name="keys")
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="+")
+    folded = models.CharField(max_length=200, db_index=True)
+    skeleton = models.CharField(max_length=200, db_index=True)
+
+    def __str__(self) -> str:
+        return self.folded
+
+
 class PopulationFigure(models.Model):
     settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="population")
     year = models.PositiveSmallIntegerField()

@@ -10,7 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from homeward.core.names import search_forms
 from homeward.gazetteer.formats import Gazetteer, NameRec, PlaceRec, PopRec, UnitRec
-from homeward.gazetteer.models import AdminUnit, PlaceName, SecurityAssessment, Settlement
+from homeward.gazetteer.models import AdminUnit, NameKey, PlaceName, SecurityAssessment, Settlement
 
 # The highest code point: "abc" <= x < "abc" + HIGH is a prefix range that every database indexes.
 HIGH = "\U0010ffff"
@@ -42,28 +42,29 @@ def settlement_search(query: str, *, limit: int = 10) -> list[SearchHit]:
         return []
     found: dict[int, SearchHit] = {}
 
-    def collect(names: QuerySet[PlaceName], rank_of: Any) -> None:
-        for name in names:
-            rank = rank_of(name)
-            hit = found.get(name.settlement_id)
+    def collect(keys: QuerySet[NameKey], rank_of: Any) -> None:
+        for key in keys:
+            # A match at the start of the whole name ranks before one on a later word.
+            rank = rank_of(key) * 2 + (0 if key.folded == key.name.folded[: len(key.folded)] else 1)
+            hit = found.get(key.settlement_id)
             if hit is None or rank < hit.rank:
-                unit = name.settlement.historical_admin_unit or name.settlement.admin_unit
-                found[name.settlement_id] = SearchHit(
-                    settlement_id=name.settlement_id,
-                    title=name.settlement.title,
-                    matched=name.toponym,
-                    lang=name.lang,
+                unit = key.settlement.historical_admin_unit or key.settlement.admin_unit
+                found[key.settlement_id] = SearchHit(
+                    settlement_id=key.settlement_id,
+                    title=key.settlement.title,
+                    matched=key.name.toponym,
+                    lang=key.name.lang,
                     unit=unit.name if unit else "",
-                    status=name.settlement.status,
+                    status=key.settlement.status,
                     rank=rank,
                 )
 
-    base = PlaceName.objects.select_related(
-        "settlement", "settlement__admin_unit", "settlement__historical_admin_unit"
+    base = NameKey.objects.select_related(
+        "name", "settlement", "settlement__admin_unit", "settlement__historical_admin_unit"
     ).order_by("folded")
-    collect(base.filter(_prefix("folded", folded))[: limit * 4], lambda n: 0 if n.folded == folded else 1)
+    collect(base.filter(_prefix("folded", folded))[: limit * 4], lambda k: 0 if k.folded == folded else 1)
     if len(found) < limit and len(skel.replace(" ", "")) >= 2:
-        collect(base.filter(_prefix("skeleton", skel))[: limit * 4], lambda n: 2)
+        collect(base.filter(_prefix("skeleton", skel))[: limit * 4], lambda k: 2)
     hits = sorted(found.values(), key=lambda h: (h.rank, h.status != "inhabited", len(h.matched), h.title))
     return hits[:limit]
 
@@ -96,19 +97,25 @@ def settlement_detail(settlement_id: int) -> Settlement | None:
 
 
 def latest_assessment(settlement: Settlement) -> SecurityAssessment | None:
-    """The newest assessment of the settlement, else of the nearest unit containing it (the return gate)."""
+    """The return gate: the newest assessment of the settlement or of any unit containing it.
+
+    On the same day the settlement's own assessment wins over its unit's, and a nearer unit's over a
+    wider one's. None: the place is not assessed.
+    """
+    candidates: list[tuple[int, SecurityAssessment]] = []
     own = settlement.assessments.order_by("-assessed_on", "-id").first()
     if own is not None:
-        return own
-    unit = settlement.admin_unit
-    seen: set[int] = set()
+        candidates.append((0, own))
+    unit, depth, seen = settlement.admin_unit, 1, set()
     while unit is not None and unit.pk not in seen:
         seen.add(unit.pk)
         found = unit.assessments.order_by("-assessed_on", "-id").first()
         if found is not None:
-            return found
-        unit = unit.parent
-    return None
+            candidates.append((depth, found))
+        unit, depth = unit.parent, depth + 1
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[1].assessed_on, -c[0], c[1].pk))[1]
 
 
 def admin_units() -> QuerySet[AdminUnit]:
@@ -181,3 +188,14 @@ def export_gazetteer() -> Gazetteer:
         for u in AdminUnit.objects.select_related("parent").order_by("code")
     ]
     return Gazetteer(units=units, places=list(export_places()))
+
+
+def settlement_and_unit_ids(
+    *, settlement_gid: str | None, unit_code: str | None
+) -> tuple[int | None, int | None] | None:
+    """(settlement id, unit id) for a settlement's gid or a unit's code; None if it does not exist."""
+    if settlement_gid:
+        found = Settlement.objects.filter(gid=settlement_gid).values_list("pk", flat=True).first()
+        return None if found is None else (found, None)
+    found = AdminUnit.objects.filter(code=unit_code).values_list("pk", flat=True).first()
+    return None if found is None else (None, found)

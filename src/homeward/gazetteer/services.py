@@ -11,7 +11,7 @@ from django.db import transaction
 
 from homeward.audit.services import audit_record
 from homeward.core.errors import ValidationError
-from homeward.core.names import search_forms
+from homeward.core.names import search_forms, word_keys
 from homeward.core.progress import NullProgress, Progress
 from homeward.gazetteer.formats import (
     Gazetteer,
@@ -25,6 +25,7 @@ from homeward.gazetteer.formats import (
 from homeward.gazetteer.models import (
     AdminUnit,
     ExternalLink,
+    NameKey,
     PlaceName,
     PopulationFigure,
     SecurityAssessment,
@@ -45,6 +46,8 @@ class ImportResult:
     settlements_updated: int = 0
     names: int = 0
     population: int = 0
+    names_replaced: int = 0
+    population_replaced: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,6 +59,8 @@ class ImportResult:
             "settlements_updated": self.settlements_updated,
             "names": self.names,
             "population": self.population,
+            "names_replaced": self.names_replaced,
+            "population_replaced": self.population_replaced,
             "problems": [{"where": p.where, "field": p.field, "reason": p.reason} for p in self.problems[:1000]],
             "problem_count": len(self.problems),
         }
@@ -84,6 +89,15 @@ def _name_row(settlement_id: int, name: NameRec) -> PlaceName:
         citations=name.citations,
         folded=folded[:200],
         skeleton=skel[:200],
+    )
+
+
+def _index(names: list[PlaceName]) -> None:
+    """Write the search keys of names that have just been saved."""
+    NameKey.objects.bulk_create(
+        NameKey(name_id=n.pk, settlement_id=n.settlement_id, folded=f[:200], skeleton=k[:200])
+        for n in names
+        for f, k in word_keys(n.toponym)
     )
 
 
@@ -126,13 +140,18 @@ def gazetteer_import(*, actor: Any, raw: bytes, filename: str = "", progress: Pr
         units = _import_units(gaz)
         result.units = len(gaz.units)
         existing = {s.gid: s for s in Settlement.objects.filter(gid__in=[p.gid for p in gaz.places])}
+        fields = ALL_FIELDS if gaz.fields is None else gaz.fields
         for start in range(0, len(gaz.places), BATCH):
             chunk = gaz.places[start : start + BATCH]
-            _import_places(chunk, existing, units, result)
+            _import_places(chunk, existing, units, result, fields)
             progress.advance(len(chunk))
-        merged = {p.gid: p.merged_into for p in gaz.places if p.merged_into}
-        for gid, target in merged.items():
-            Settlement.objects.filter(gid=gid).update(merged_into=Settlement.objects.get(gid=target))
+        if "merged_into" in fields:
+            targets = dict(Settlement.objects.filter(
+                gid__in={p.merged_into for p in gaz.places if p.merged_into}).values_list("gid", "pk"))  # fmt: skip
+            for place in gaz.places:
+                Settlement.objects.filter(gid=place.gid).update(
+                    merged_into_id=targets.get(place.merged_into) if place.merged_into else None
+                )
         audit_record(
             actor=actor,
             action="gazetteer.imported",
@@ -158,20 +177,39 @@ def _import_units(gaz: Gazetteer) -> dict[str, AdminUnit]:
     return units
 
 
-def _apply(settlement: Settlement, rec: PlaceRec, units: dict[str, AdminUnit]) -> None:
-    settlement.title = rec.title.strip()
-    settlement.kind = rec.kind
-    settlement.status = rec.status
-    settlement.latitude = None if rec.latitude is None else round(rec.latitude, 6)
-    settlement.longitude = None if rec.longitude is None else round(rec.longitude, 6)
-    settlement.outline = rec.outline
-    settlement.admin_unit = units.get(rec.admin_unit) if rec.admin_unit else None
-    settlement.historical_admin_unit = units.get(rec.historical_admin_unit) if rec.historical_admin_unit else None
-    settlement.description = rec.description
+# What an LPF file sets on a settlement; a CSV file sets only the columns it has (Gazetteer.fields).
+ALL_FIELDS = frozenset({"title", "kind", "status", "coordinates", "outline", "admin_unit", "historical_admin_unit",
+                        "description", "merged_into", "names", "population", "links"})  # fmt: skip
+
+
+def _apply(settlement: Settlement, rec: PlaceRec, units: dict[str, AdminUnit], fields: frozenset[str]) -> None:
+    new = settlement.pk is None
+    if new or "title" in fields:
+        settlement.title = rec.title.strip()
+    if new or "kind" in fields:
+        settlement.kind = rec.kind
+    if new or "status" in fields:
+        settlement.status = rec.status
+    if new or "coordinates" in fields:
+        settlement.latitude = None if rec.latitude is None else round(rec.latitude, 6)
+        settlement.longitude = None if rec.longitude is None else round(rec.longitude, 6)
+    if "outline" in fields:
+        settlement.outline = rec.outline
+    if new or "admin_unit" in fields:
+        settlement.admin_unit = units.get(rec.admin_unit) if rec.admin_unit else None
+    if new or "historical_admin_unit" in fields:
+        code = rec.historical_admin_unit
+        settlement.historical_admin_unit = units.get(code) if code else None
+    if "description" in fields:
+        settlement.description = rec.description
 
 
 def _import_places(
-    chunk: list[PlaceRec], existing: dict[str, Settlement], units: dict[str, AdminUnit], result: ImportResult
+    chunk: list[PlaceRec],
+    existing: dict[str, Settlement],
+    units: dict[str, AdminUnit],
+    result: ImportResult,
+    fields: frozenset[str],
 ) -> None:
     new, old = [], []
     for rec in chunk:
@@ -181,31 +219,37 @@ def _import_places(
             new.append(settlement)
         else:
             old.append(settlement)
-        _apply(settlement, rec, units)
+        _apply(settlement, rec, units, fields)
     Settlement.objects.bulk_create(new)
-    fields = ["title", "kind", "status", "latitude", "longitude", "outline", "admin_unit", "historical_admin_unit",
-              "description"]  # fmt: skip
+    columns = ["title", "kind", "status", "latitude", "longitude", "outline", "admin_unit", "historical_admin_unit",
+               "description"]  # fmt: skip
     if old:
-        Settlement.objects.bulk_update(old, fields)
+        Settlement.objects.bulk_update(old, columns)
     result.settlements_created += len(new)
     result.settlements_updated += len(old)
     ids = {s.gid: s.pk for s in Settlement.objects.filter(gid__in=[r.gid for r in chunk])}
     touched = list(ids.values())
-    PlaceName.objects.filter(settlement_id__in=touched).delete()
-    PopulationFigure.objects.filter(settlement_id__in=touched).delete()
-    ExternalLink.objects.filter(settlement_id__in=touched).delete()
-    names = [_name_row(ids[r.gid], n) for r in chunk for n in r.names]
-    PlaceName.objects.bulk_create(names)
-    PopulationFigure.objects.bulk_create(
-        PopulationFigure(settlement_id=ids[r.gid], year=p.year, total=p.total, community=p.community,
-                         source=p.source, note=p.note)
-        for r in chunk for p in r.population
-    )  # fmt: skip
-    ExternalLink.objects.bulk_create(
-        ExternalLink(settlement_id=ids[r.gid], type=t, identifier=i) for r in chunk for t, i in dict.fromkeys(r.links)
+    result.names_replaced += (
+        PlaceName.objects.filter(settlement_id__in=touched).delete()[1].get("gazetteer.PlaceName", 0)
     )
+    names = PlaceName.objects.bulk_create([_name_row(ids[r.gid], n) for r in chunk for n in r.names])
+    _index(names)
     result.names += len(names)
-    result.population += sum(len(r.population) for r in chunk)
+    if "population" in fields:
+        result.population_replaced += PopulationFigure.objects.filter(settlement_id__in=touched).delete()[0]
+        PopulationFigure.objects.bulk_create(
+            PopulationFigure(settlement_id=ids[r.gid], year=p.year, total=p.total, community=p.community,
+                             source=p.source, note=p.note)
+            for r in chunk for p in r.population
+        )  # fmt: skip
+        result.population += sum(len(r.population) for r in chunk)
+    if "links" in fields:
+        ExternalLink.objects.filter(settlement_id__in=touched).delete()
+        ExternalLink.objects.bulk_create(
+            ExternalLink(settlement_id=ids[r.gid], type=t, identifier=i)
+            for r in chunk
+            for t, i in dict.fromkeys(r.links)
+        )
 
 
 # ------------------------------------------------------------------------------------- single edits
@@ -263,6 +307,7 @@ def place_name_add(*, actor: Any, settlement_id: int, name: NameRec) -> PlaceNam
         _raise_if(problems)
         row = _name_row(settlement.pk, name)
         row.save()
+        _index([row])
         audit_record(
             actor=actor,
             action="gazetteer.name.added",

@@ -35,6 +35,11 @@ _RU = {
     "x": "х", "ı": "ы", "i": "и", "j": "ж", "k": "к", "q": "г", "l": "л", "m": "м", "n": "н", "o": "о", "ö": "ё",
     "p": "п", "r": "р", "s": "с", "ş": "ш", "t": "т", "u": "у", "ü": "ю", "v": "в", "y": "й", "z": "з",
 }  # fmt: skip
+_HY = {
+    "a": "ա", "b": "բ", "c": "ջ", "ç": "չ", "d": "դ", "e": "ե", "ə": "ա", "f": "ֆ", "g": "գ", "ğ": "ղ", "h": "հ",
+    "x": "խ", "ı": "ը", "i": "ի", "j": "ժ", "k": "կ", "q": "ղ", "l": "լ", "m": "մ", "n": "ն", "o": "ո", "ö": "ո",
+    "p": "պ", "r": "ր", "s": "ս", "ş": "շ", "t": "տ", "u": "ու", "ü": "ու", "v": "վ", "y": "յ", "z": "զ",
+}  # fmt: skip
 _EN = {"ə": "a", "ş": "sh", "ç": "ch", "c": "j", "x": "kh", "ğ": "gh", "ı": "i", "ö": "o", "ü": "u", "q": "g"}
 
 
@@ -68,6 +73,14 @@ def az_cyrillic(text: str) -> str:
 
 def russian(text: str) -> str:
     return _convert(text, _RU, russian=True)
+
+
+def armenian(text: str) -> str:
+    """The name in Armenian script, letter by letter (as Armenian-language maps wrote such names)."""
+    return " ".join(
+        _case(w, "".join(_HY.get(ch, ch) for ch in w.replace("İ", "i").replace("I", "ı").lower()))
+        for w in text.split(" ")
+    )
 
 
 def english(text: str) -> str:
@@ -148,7 +161,8 @@ def generate(*, settlements: int = 300, seed: int = 7) -> Gazetteer:
             soviet = rng.choice(SOVIET) + ("" if rng.random() < 0.5 else f" {rng.choice(SECOND).capitalize()}")
             renamed = f"19{rng.randint(30, 39)}"
             place.names += [
-                NameRec(base, "az-Latn", "official", end_earliest=_p(renamed), end_latest=_p(renamed)),
+                # The old name's start is unknown: it was in use by the renaming at the latest (as LPF says it).
+                NameRec(base, "az-Latn", "official", None, _p(renamed), _p(renamed), _p(renamed)),
                 NameRec(soviet, "az-Latn", "official", _p(renamed), _p(renamed), _p("1991"), _p("1991")),
                 NameRec(az_cyrillic(soviet), "az-Cyrl", "official", _p("1939"), _p("1939"), _p("1991"), _p("1991")),
                 NameRec(russian(soviet), "ru-Cyrl", "official", _p(renamed), _p(renamed), _p("1991"), _p("1991")),
@@ -158,9 +172,11 @@ def generate(*, settlements: int = 300, seed: int = 7) -> Gazetteer:
             place.names += [
                 NameRec(base, "az-Latn", "official", citations=[census]),
                 NameRec(az_cyrillic(base), "az-Cyrl", "official", _p("1939"), _p("1939"), _p("1991"), _p("1991")),
-                NameRec(russian(base), "ru-Cyrl", "official", end_earliest=_p("1991"), end_latest=_p("1991")),
+                NameRec(russian(base), "ru-Cyrl", "official", None, _p("1926"), _p("1991"), _p("1991")),
             ]
         place.names.append(NameRec(english(base), "en", "transliteration"))
+        if rng.random() < 0.5:
+            place.names.append(NameRec(armenian(base), "hy-Armn", "transliteration"))
         place.names.append(NameRec(russian_latin(russian(base)), "ru-Latn", "transliteration"))
         if rng.random() < 0.25:
             place.names.append(NameRec(base.split()[0] + rng.choice(["çik", "cə", ""]), "az-Latn", "colloquial"))
@@ -172,5 +188,13 @@ def generate(*, settlements: int = 300, seed: int = 7) -> Gazetteer:
                     PopRec(year, people, int(people * share), f"Fictional census of {year} (synthetic)")
                 )
             people = max(20, int(people * rng.uniform(0.92, 1.18)))
+        if len(place.names) > 5 and any(n.toponym != base for n in place.names if n.lang == "az-Latn"):
+            place.status = rng.choices([place.status, "renamed"], weights=[7, 3])[0]
+        if place.status == "merged":
+            earlier = [p for p in places if p.historical_admin_unit == place.historical_admin_unit]
+            if earlier:
+                place.merged_into = rng.choice(earlier).gid
+            else:
+                place.status = "abandoned"
         places.append(place)
     return Gazetteer(units=units, places=places)

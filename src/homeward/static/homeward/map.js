@@ -9,8 +9,12 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   var outline = document.getElementById("outline");
   if (outline) {
-    var shape = L.geoJSON(JSON.parse(outline.textContent), { style: { color: "#0b5394", weight: 2 } }).addTo(map);
-    map.fitBounds(shape.getBounds(), { maxZoom: 14 });
+    try {
+      var shape = L.geoJSON(JSON.parse(outline.textContent), { style: { color: "#0b5394", weight: 2 } }).addTo(map);
+      map.fitBounds(shape.getBounds(), { maxZoom: 14 });
+    } catch (e) { /* a damaged outline must not hide the place itself */ }
   }
-  L.circleMarker([lat, lon], { radius: 8, color: "#0b5394", weight: 3 }).addTo(map).bindTooltip(box.dataset.title);
+  var label = document.createElement("span");
+  label.textContent = box.dataset.title;  // text, never markup
+  L.circleMarker([lat, lon], { radius: 8, color: "#0b5394", weight: 3 }).addTo(map).bindTooltip(label);
 });
