@@ -186,6 +186,8 @@ ACCOUNT_PREVENT_ENUMERATION = True
 MFA_ADAPTER = "homeward.access.adapters.EncryptingMfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Homeward"
+# One 30-second step either side: a phone's clock a little off, or a code typed as it changes, still works.
+MFA_TOTP_TOLERANCE = 1
 MFA_RECOVERY_CODE_COUNT = 10
 
 # Lock-out after repeated failures, with a cool-off.
@@ -309,4 +311,5 @@ except ValueError:
 if not 1 <= _stale <= 86400:
     raise ConfigurationError("HOMEWARD_JOB_STALE_SECONDS must be a number of seconds between 1 and 86400")
 HOMEWARD_JOB_STALE_AFTER = timedelta(seconds=_stale)
-HOMEWARD_JOB_HEARTBEAT_SECONDS = min(5.0, HOMEWARD_JOB_STALE_AFTER.total_seconds() / 4)
+# The heartbeat also carries the job's progress to the pages, which poll every second.
+HOMEWARD_JOB_HEARTBEAT_SECONDS = min(1.0, HOMEWARD_JOB_STALE_AFTER.total_seconds() / 4)

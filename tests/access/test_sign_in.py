@@ -210,3 +210,16 @@ def test_nul_characters_in_api_queries_get_a_json_400(token_for: Any) -> None:
     response = client.get("/api/audit/events?actor=a%00")
     assert response.status_code == 400
     assert response.json() == {"detail": "NUL characters are not accepted"}
+
+
+def test_a_code_from_the_previous_thirty_seconds_is_still_accepted(make_staff: Any) -> None:
+    import time
+
+    from allauth.mfa.totp.internal.auth import hotp_value
+
+    user = make_staff(Role.REGISTRAR)
+    client = Client()
+    password_step(client, user)
+    previous = f"{hotp_value(user.totp_secret, int(time.time()) // 30 - 1):06d}"
+    assert client.post("/accounts/2fa/authenticate/", {"code": previous}).status_code == 302
+    assert client.get("/").status_code == 200

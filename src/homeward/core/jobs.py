@@ -27,7 +27,6 @@ from django_tasks import task
 
 from homeward.core.errors import HomewardError, ValidationError
 from homeward.core.models import Job
-from homeward.core.progress import ThrottledWriter
 
 log = logging.getLogger("homeward.jobs")
 
@@ -40,8 +39,6 @@ class JobKind:
 
 
 JOB_KINDS: dict[str, JobKind] = {}
-# Seconds between two writes of a job's progress: pages poll every second, so twice a second is enough.
-PROGRESS_WRITE_INTERVAL = 0.5
 
 
 def register_job_kind(name: str, *, handler: str, label: str | Promise) -> None:
@@ -67,59 +64,61 @@ def job_enqueue(*, kind: str, params: dict[str, Any], created_by_id: int | None)
 
 
 class JobProgress:
-    """Progress of a running job, written to its row at most twice a second."""
+    """Progress of a running job, kept in memory; the heartbeat thread writes it to the job's row.
+
+    The handler may run inside a long transaction (an import is all or nothing): progress written from
+    that transaction would stay invisible until it commits, and on PostgreSQL it would lock the job's row
+    against the heartbeat. So the handler's thread never writes the row itself.
+    """
 
     def __init__(self, job: Job) -> None:
         self.job = job
         self.done = job.done
         self.total = job.total
         self.message = job.message
-        self.throttle = ThrottledWriter(PROGRESS_WRITE_INTERVAL)
+        self.lock = threading.Lock()
 
     def start(self, total: int | None, message: str = "") -> None:
-        self.total = total
-        self.done = 0
-        self.message = message
-        self._write(force=True)
+        with self.lock:
+            self.total, self.done, self.message = total, 0, message
 
     def advance(self, n: int = 1, message: str | None = None) -> None:
-        self.done += n
-        if message is not None:
-            self.message = message
-        self._write()
+        with self.lock:
+            self.done += n
+            if message is not None:
+                self.message = message
 
-    def _write(self, *, force: bool = False) -> None:
-        if self.throttle.due(force=force):
-            Job.objects.filter(pk=self.job.pk).update(
-                done=self.done, total=self.total, message=self.message[:500], heartbeat_at=timezone.now()
-            )
-
-    def flush(self) -> None:
-        self._write(force=True)
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {"done": self.done, "total": self.total, "message": self.message[:500]}
 
 
 class Heartbeat(threading.Thread):
-    """Marks the job alive every few seconds while its handler runs, from its own connection."""
+    """From its own connection, every interval: marks the job alive and writes its progress."""
 
-    def __init__(self, job_id: int, interval: float) -> None:
+    def __init__(self, job_id: int, interval: float, progress: JobProgress) -> None:
         super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
         self.job_id = job_id
         self.interval = interval
+        self.progress = progress
         self.stopped = threading.Event()
 
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.interval):
                 try:
-                    Job.objects.filter(pk=self.job_id, state=Job.State.RUNNING).update(heartbeat_at=timezone.now())
+                    Job.objects.filter(pk=self.job_id, state=Job.State.RUNNING).update(
+                        heartbeat_at=timezone.now(), **self.progress.snapshot()
+                    )
                 except OperationalError:
+                    # SQLite has one writer: during a long write transaction the beat waits its turn.
                     log.debug("heartbeat of job %s skipped: database busy", self.job_id)
         finally:
             connection.close()
 
     def stop(self) -> None:
         self.stopped.set()
-        self.join(timeout=self.interval + 5)
+        self.join(timeout=self.interval + 30)
 
 
 @task()
@@ -134,7 +133,7 @@ def run_job(job_id: int) -> None:
         return
     job = Job.objects.get(pk=job_id)
     progress = JobProgress(job)
-    beat = Heartbeat(job_id, settings.HOMEWARD_JOB_HEARTBEAT_SECONDS)
+    beat = Heartbeat(job_id, settings.HOMEWARD_JOB_HEARTBEAT_SECONDS, progress)
     beat.start()
     try:
         handler: Callable[[Job, JobProgress], dict[str, Any] | None] = import_string(JOB_KINDS[job.kind].handler)
@@ -159,9 +158,7 @@ def _finish(
 ) -> None:
     changes: dict[str, Any] = {
         "state": state,
-        "done": progress.done,
-        "total": progress.total,
-        "message": progress.message[:500],
+        **progress.snapshot(),
         "error": error,
         "finished_at": timezone.now(),
         "heartbeat_at": timezone.now(),

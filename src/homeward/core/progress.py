@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, Protocol
 
 from tqdm import tqdm
@@ -45,18 +44,3 @@ class BarProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-class ThrottledWriter:
-    """Calls ``write`` at most every ``interval`` seconds, and always for the last update."""
-
-    def __init__(self, interval: float = 0.5) -> None:
-        self.interval = interval
-        self.last = 0.0
-
-    def due(self, *, force: bool = False) -> bool:
-        now = time.monotonic()
-        if force or now - self.last >= self.interval:
-            self.last = now
-            return True
-        return False
