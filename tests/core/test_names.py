@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from homeward.core.names import detect_script, fold, latinize, skeleton, turkic_lower
+from homeward.core.names import (
+    ParsedName,
+    detect_script,
+    fold,
+    latinize,
+    parse_full_name,
+    skeleton,
+    surname_root,
+    turkic_lower,
+)
 
 # Each set: one name as Azerbaijani Latin, Russian Cyrillic, Russian-derived Latin, English-style Latin, ASCII.
 VARIANTS = [
@@ -83,3 +92,46 @@ def test_forms_never_fail_and_are_ascii(text: str) -> None:
     assert folded.isascii()
     assert skeleton(text).isascii()
     assert fold(folded) == folded
+
+
+@pytest.mark.parametrize(
+    ("variants", "root"),
+    [
+        (["Məmmədov", "Məmmədova", "Мамедов", "Мамедова", "Mammadov", "Mamedova"], "mamad"),
+        (["Əliyev", "Əliyeva", "Алиев", "Aliev", "Aliyeva", "Əlizadə", "Alizade"], "ali"),
+        (["Qarabağlı", "Qarabağlı", "Karabagli"], None),
+        (["İsmayılov", "Исмаилова", "Ismailov"], "ismail"),
+    ],
+)
+def test_surnames_meet_on_their_root(variants: list[str], root: str | None) -> None:
+    roots = {surname_root(v) for v in variants}
+    skeletons = {skeleton(r) for r in roots}
+    assert len(skeletons) == 1, roots
+    if root:
+        assert roots == {root}
+
+
+def test_a_root_keeps_at_least_three_letters() -> None:
+    assert surname_root("Ovov") == "ovov"
+    assert surname_root("Lili") == "lili"
+
+
+@pytest.mark.parametrize(
+    ("text", "given", "surname", "patronymic", "sex"),
+    [
+        ("Məmmədov Əli Həsən oğlu", "Əli", "Məmmədov", "Həsən", "M"),
+        ("Əli Həsən oğlu Məmmədov", "Əli", "Məmmədov", "Həsən", "M"),
+        ("Gülnarə Əli qızı Hüseynova", "Gülnarə", "Hüseynova", "Əli", "F"),
+        ("Алиев Ильхам Гейдар оглы", "Ильхам", "Алиев", "Гейдар", "M"),
+        ("Гусейнова Гюльнара Алиевна", "Гюльнара", "Гусейнова", "Али", "F"),
+        ("Мамедов Али Гасанович", "Али", "Мамедов", "Гасан", "M"),
+        ("Mamedov Ali Gasanovich", "Ali", "Mamedov", "Gasan", "M"),
+        ("Huseynova Leyla Rauf kyzy", "Leyla", "Huseynova", "Rauf", "F"),
+        ("Aliyev Ilham", "Ilham", "Aliyev", "", ""),
+        ("Leyla", "Leyla", "", "", ""),
+    ],
+)
+def test_full_names_are_split_in_any_order_and_script(
+    text: str, given: str, surname: str, patronymic: str, sex: str
+) -> None:
+    assert parse_full_name(text) == ParsedName(given=given, surname=surname, patronymic=patronymic, sex_hint=sex)

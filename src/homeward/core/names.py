@@ -10,6 +10,8 @@ typed in plain ASCII. Three forms serve search and matching:
 - ``skeleton``: a consonant key where confusable consonants share a class (g/h/q/k/x, c/ç/j, s/ş/z-less),
   vowels and ``y`` dropped and doubled letters merged, for blocking and fuzzy look-ups.
 
+For people's names it also gives ``surname_root`` (Məmmədova, Мамедов, Mammadov -> ``mamad``) and
+``parse_full_name`` (given name, surname and patronymic from a full name in any order and script).
 The shared reference is ``shared/reference/azerbaijani-names.md``.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 # Azerbaijani Cyrillic (1958-1991) to Azerbaijani Latin: exact, letter for letter.
 _AZ_CYRILLIC = {
@@ -124,12 +127,17 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch) or ch == "\u0307")
     text = text.replace("i\u0307", "i").replace("\u0307", "")
-    for many, one in _FOLD_MULTI:
-        text = text.replace(many, one)
-    text = text.translate(_FOLD_SINGLE)
-    text = re.sub(r"(?<=[aiou])y(?=[aiou])", "", text)
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    return re.sub(r"(.)\1+", r"\1", text).strip()
+    # Repeated until nothing changes, so that folding a folded name gives it back ("chh" -> "ch" -> "c").
+    while True:
+        before = text
+        for many, one in _FOLD_MULTI:
+            text = text.replace(many, one)
+        text = text.translate(_FOLD_SINGLE)
+        text = re.sub(r"(?<=[aiou])y(?=[aiou])", "", text)
+        text = re.sub(r"[^a-z0-9]+", " ", text)
+        text = re.sub(r"(.)\1+", r"\1", text)
+        if text == before:
+            return text.strip()
 
 
 _SKELETON_CLASSES = str.maketrans({"q": "k", "g": "k", "h": "k", "x": "k", "c": "j", "z": "z", "w": "v"})
@@ -163,3 +171,84 @@ def word_keys(text: str) -> list[tuple[str, str]]:
 def search_forms(text: str) -> tuple[str, str]:
     """The (fold, skeleton) pair that an index stores for a name and a query is compared with."""
     return fold(text), skeleton(text)
+
+
+# Surname endings, in folded form, longest first: Russianised (-ov/-ova, -yev/-yeva), native (-li/-lu),
+# Persian-style (-zadə), and Russian patronymic endings (-ovich/-ovna) that some records put in the surname.
+_SURNAME_ENDINGS = ("ovic", "avic", "ovna", "avna", "zada", "ova", "ava", "ov", "av", "li", "lu")
+# Words that mark a patronymic ("Əli oğlu": son of Əli), as they appear once folded.
+_PATRONYMIC_MARKERS = {"oglu", "ogli", "ogly", "oqlu", "gizi", "kizi", "kyzy", "gyzy", "kyzi", "qizi"}
+_RUSSIAN_PATRONYMIC = ("ovic", "avic", "ovna", "avna")  # -ович/-евич/-овна/-евна, folded
+_RUSSIAN_PATRONYMIC_WRITTEN = ("ovich", "evich", "ovna", "evna", "ович", "евич", "овна", "евна")
+
+
+def surname_root(text: str) -> str:
+    """The folded surname without its ending: Məmmədova, Мамедов, Mammadov -> ``mamad``.
+
+    After 1991 many families dropped -ov or switched to -li or -zadə, so surnames compare on their root.
+    The ending is removed only if at least three letters remain.
+    """
+    words = fold(text).split()
+    if not words:
+        return ""
+    word = words[-1]
+    for ending in _SURNAME_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            word = word[: -len(ending)]
+            break
+    return " ".join([*words[:-1], word])
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """A full name split into its parts, each as written (not folded); empty when not found."""
+
+    given: str = ""
+    surname: str = ""
+    patronymic: str = ""  # the father's given name
+    sex_hint: str = ""  # "M" or "F" when the patronymic says son or daughter
+
+
+def _is_surname(word: str) -> bool:
+    folded = fold(word)
+    return any(folded.endswith(e) and len(folded) - len(e) >= 3 for e in ("ova", "ava", "ov", "av", "zada", "li", "lu"))
+
+
+def parse_full_name(text: str) -> ParsedName:
+    """Split "Məmmədov Əli Həsən oğlu", "Əli Həsən oğlu Məmmədov" or "Мамедов Али Гасанович".
+
+    The patronymic is the word before a marker (oğlu/qızı, оглы/кызы, ogly/kyzy) or a word with a Russian
+    patronymic ending; of the remaining words, the one with a surname ending is the surname; when neither
+    or both have one, the given name is taken to come first.
+    """
+    words = text.split()
+    folded = [fold(w) for w in words]
+    patronymic, sex, rest = "", "", list(words)
+    for i, f in enumerate(folded):
+        if f in _PATRONYMIC_MARKERS and i > 0:
+            patronymic = words[i - 1]
+            sex = "M" if f.startswith(("og", "oq")) else "F"
+            rest = words[: i - 1] + words[i + 1 :]
+            break
+    else:
+        for i, f in enumerate(folded):
+            if i > 0 and len(words) >= 3 and any(f.endswith(e) for e in _RUSSIAN_PATRONYMIC):
+                stem = words[i]
+                for ending in _RUSSIAN_PATRONYMIC_WRITTEN:
+                    if stem.lower().endswith(ending):
+                        stem = stem[: -len(ending)]
+                        break
+                patronymic = stem
+                sex = "F" if f.endswith("na") else "M"
+                rest = words[:i] + words[i + 1 :]
+                break
+    if len(rest) == 1:
+        return ParsedName(given=rest[0], patronymic=patronymic, sex_hint=sex)
+    if len(rest) >= 2:
+        first, last = rest[0], " ".join(rest[1:])
+        if _is_surname(first) and not _is_surname(last):
+            return ParsedName(given=last, surname=first, patronymic=patronymic, sex_hint=sex)
+        # Otherwise the given name is taken to come first; the order stays uncertain, which is why a swap
+        # of given name and surname is never evidence of a match on its own.
+        return ParsedName(given=first, surname=last, patronymic=patronymic, sex_hint=sex)
+    return ParsedName(patronymic=patronymic, sex_hint=sex)
