@@ -122,3 +122,22 @@ def test_a_job_is_visible_to_its_owner_and_administrators_only(client_for: Any) 
     assert owner.get(f"/jobs/{job.pk}/").status_code == 200
     assert other.get(f"/jobs/{job.pk}/").status_code == 404
     assert client_for("admin").get(f"/jobs/{job.pk}/").status_code == 200
+
+
+def test_polling_a_job_page_does_not_keep_the_session_alive(client_for: Any) -> None:
+    from django.contrib.sessions.models import Session
+
+    client = client_for("admin")
+    job = Job.objects.create(kind="audit.verify", created_by=client.user, state=Job.State.RUNNING,
+                             heartbeat_at=timezone.now())  # fmt: skip
+    client.get(f"/jobs/{job.pk}/")
+    key = client.session.session_key
+    soon = timezone.now() + timedelta(minutes=1)
+    Session.objects.filter(pk=key).update(expire_date=soon)
+    poll = {"HX-Request": "true", "X-Homeward-Poll": "1", "HX-Current-URL": f"http://testserver/jobs/{job.pk}/"}
+    assert client.get(f"/jobs/{job.pk}/progress/", headers=poll).status_code == 200
+    assert Session.objects.get(pk=key).expire_date == soon
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    expired = client.get(f"/jobs/{job.pk}/progress/", headers=poll)
+    assert expired.status_code == 204
+    assert expired["HX-Redirect"] == f"/accounts/login/?next=/jobs/{job.pk}/"

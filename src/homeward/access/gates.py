@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
@@ -48,6 +49,13 @@ def require_capability(cap: Cap) -> Callable[[View], View]:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
+                if request.headers.get("HX-Request") == "true":
+                    # A fragment asked for by htmx: send the whole page to the sign-in page, not the fragment.
+                    page = urlsplit(request.headers.get("HX-Current-URL", "/")).path or "/"
+                    login = redirect_to_login(page)
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = login["Location"]
+                    return response
                 return redirect_to_login(request.get_full_path())
             if not user_can(request.user, cap):
                 raise PermissionDenied

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
@@ -58,3 +59,16 @@ class RejectNulMiddleware:
         if form and any("\x00" in value for _key, values in request.POST.lists() for value in values):
             return self.refuse(request)
         return self.get_response(request)
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """Sessions end after 15 idle minutes: a page polling for progress is not the person being active.
+
+    Requests marked ``X-Homeward-Poll`` (the job progress fragment) do not renew the session, so a
+    forgotten tab with a job page open does not keep a session alive for ever.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.headers.get("X-Homeward-Poll") == "1" and not request.session.modified:
+            return response
+        return super().process_response(request, response)
