@@ -130,17 +130,12 @@ def gazetteer_counts() -> dict[str, int]:
     }
 
 
+# The fields a stored name and its interchange record share.
+NAME_FIELDS = ("toponym", "lang", "kind", "start_earliest", "start_latest", "end_earliest", "end_latest")
+
+
 def name_record(name: PlaceName) -> NameRec:
-    return NameRec(
-        toponym=name.toponym,
-        lang=name.lang,
-        kind=name.kind,
-        start_earliest=name.start_earliest,
-        start_latest=name.start_latest,
-        end_earliest=name.end_earliest,
-        end_latest=name.end_latest,
-        citations=list(name.citations or []),
-    )
+    return NameRec(**{f: getattr(name, f) for f in NAME_FIELDS}, citations=list(name.citations or []))
 
 
 def _place_record(s: Settlement) -> PlaceRec:

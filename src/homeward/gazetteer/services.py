@@ -31,7 +31,7 @@ from homeward.gazetteer.models import (
     SecurityAssessment,
     Settlement,
 )
-from homeward.gazetteer.selectors import name_record
+from homeward.gazetteer.selectors import NAME_FIELDS, name_record
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 BATCH = 500
@@ -77,19 +77,11 @@ def _problems_error(problems: list[Problem]) -> ValidationError:
 
 def _name_row(settlement_id: int, name: NameRec) -> PlaceName:
     folded, skel = search_forms(name.toponym)
-    return PlaceName(  # type: ignore[misc]  # PartialDateField takes PartialDate values
-        settlement_id=settlement_id,
-        toponym=name.toponym.strip(),
-        lang=name.lang,
-        kind=name.kind,
-        start_earliest=name.start_earliest,
-        start_latest=name.start_latest,
-        end_earliest=name.end_earliest,
-        end_latest=name.end_latest,
-        citations=name.citations,
-        folded=folded[:200],
-        skeleton=skel[:200],
-    )
+    row = PlaceName(settlement_id=settlement_id, citations=name.citations, folded=folded[:200], skeleton=skel[:200])
+    for f in NAME_FIELDS:
+        setattr(row, f, getattr(name, f))
+    row.toponym = row.toponym.strip()
+    return row
 
 
 def _index(names: list[PlaceName]) -> None:
