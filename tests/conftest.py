@@ -67,6 +67,14 @@ def totp_now(secret: str) -> str:
     return f"{hotp_value(secret, int(time.time()) // 30):06d}"
 
 
+def mark_mfa_passed(client: Client, user: Any) -> None:
+    """Record in a force_login session what allauth records when the code is entered at sign-in."""
+    session = client.session
+    session["account_authentication_methods_user"] = str(user.pk)
+    session["account_authentication_methods"] = [{"method": "mfa", "at": time.time(), "type": "totp"}]
+    session.save()
+
+
 class StaffFactory:
     def __init__(self) -> None:
         self.count = 0
@@ -99,6 +107,7 @@ def client_for(make_staff: StaffFactory) -> Callable[..., Client]:
         client = Client()
         user = make_staff(*roles)
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        mark_mfa_passed(client, user)
         client.user = user  # type: ignore[attr-defined]
         return client
 

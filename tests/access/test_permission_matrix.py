@@ -20,7 +20,7 @@ from homeward.api.api import api
 from homeward.api.auth import Staff
 from homeward.core.models import Job
 from homeward.gazetteer.models import PlaceName, Settlement
-from tests.conftest import SETUP
+from tests.conftest import SETUP, mark_mfa_passed
 
 # allauth's pages: open to anybody (the way in) or to any signed-in staff member (their own account).
 ALLAUTH_PUBLIC = {
@@ -136,6 +136,7 @@ def test_pages_allow_and_deny_by_role(role: Role | None, make_staff: Any) -> Non
     user = make_staff(role) if role else make_staff(Role.ADMIN)
     if role:
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        mark_mfa_passed(client, user)
     failures = []
     for route, name, callback in PAGES:
         if "(?P<" in route or "^" in route:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from homeward.access.roles import Role
 from homeward.audit.models import AuditEvent
-from tests.conftest import totp_now
+from tests.conftest import mark_mfa_passed, totp_now
 
 
 def password_step(client: Client, user: Any, password: str | None = None) -> Any:
@@ -186,6 +186,7 @@ def test_api_session_needs_csrf_for_writes_and_an_authenticator(make_staff: Any)
     user = make_staff(Role.AUDITOR)
     client = Client(enforce_csrf_checks=True)
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    mark_mfa_passed(client, user)
     assert client.get("/api/jobs").status_code == 200
     refused = client.post("/api/audit/verify")
     assert refused.status_code == 403
@@ -222,4 +223,28 @@ def test_a_code_from_the_previous_thirty_seconds_is_still_accepted(make_staff: A
     password_step(client, user)
     previous = f"{hotp_value(user.totp_secret, int(time.time()) // 30 - 1):06d}"
     assert client.post("/accounts/2fa/authenticate/", {"code": previous}).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_a_session_that_never_passed_the_second_factor_is_ended(make_staff: Any) -> None:
+    user = make_staff(Role.ANALYST, mfa=False)
+    client = Client()
+    password_step(client, user)  # signed in with the password alone: no authenticator yet
+    from homeward.access.services import staff_enroll_totp
+
+    staff_enroll_totp(actor=user, user_id=user.pk)  # an administrator enrols one for the account
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert client.get("/api/me").status_code == 401
+
+
+def test_setting_up_the_authenticator_in_the_session_counts_as_passing_it(make_staff: Any) -> None:
+    user = make_staff(Role.PLANNER, mfa=False)
+    client = Client()
+    password_step(client, user)
+    reauth = client.get("/accounts/2fa/totp/activate/")["Location"]
+    client.post(reauth, {"password": user.test_password})
+    secret = client.get("/accounts/2fa/totp/activate/").context["form"].secret
+    client.post("/accounts/2fa/totp/activate/", {"code": totp_now(secret)})
     assert client.get("/").status_code == 200

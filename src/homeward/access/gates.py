@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from allauth.account.internal.flows.login import get_authentication_records
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -71,6 +72,18 @@ def public(view: View) -> View:
     """Mark a page as open to anyone (sign-in, health check, language switch)."""
     view.homeward_public = True  # type: ignore[attr-defined]
     return view
+
+
+def session_passed_mfa(request: HttpRequest, totp: Any) -> bool:
+    """Whether this session proved the second factor: a code was entered at sign-in, or the authenticator
+    was set up (which takes a code) after this session's sign-in."""
+    records = get_authentication_records(request, request.user)
+    if any(r.get("method") == "mfa" for r in records):
+        return True
+    if (totp.data or {}).get("homeward_enrolled_by"):
+        return False  # enrolled by an administrator: only a code entered at sign-in counts
+    signed_in = [float(r.get("at", 0)) for r in records if r.get("method") == "password"]
+    return bool(signed_in) and totp.created_at.timestamp() >= max(signed_in)
 
 
 def _audited_read(actor: Any, obj: Any, action: str) -> None:

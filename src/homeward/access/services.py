@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 
 from homeward.access.models import ApiToken
 from homeward.access.roles import Role
-from homeward.audit.services import audit_record
+from homeward.audit.services import actor_of, audit_record
 from homeward.core.errors import NotFoundError, ValidationError
 
 TOKEN_PREFIX = "hwt_"  # noqa: S105 - a format tag, not a secret
@@ -215,7 +215,10 @@ def staff_enroll_totp(*, actor: Any, user_id: int) -> tuple[str, list[str]]:
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().get(pk=user_id)
         Authenticator.objects.filter(user=user).delete()
-        TOTP.activate(user, secret)
+        totp = TOTP.activate(user, secret).instance
+        # Set up by someone else: no session counts as having passed it until a code is entered.
+        totp.data = {**totp.data, "homeward_enrolled_by": actor_of(actor).label}
+        totp.save(update_fields=["data"])
         codes = RecoveryCodes.activate(user).get_unused_codes()
         audit_record(actor=actor, action="access.staff.mfa_enrolled", target=user)
     return secret, codes

@@ -10,7 +10,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
-from homeward.access.gates import user_can
+from homeward.access.gates import session_passed_mfa, user_can
 from homeward.access.roles import Cap
 from homeward.access.services import api_token_user
 
@@ -35,8 +35,9 @@ class Staff(HttpBearer):
         elif request.user.is_authenticated:
             if request.method not in SAFE_METHODS and check_csrf(request) is not None:
                 raise HttpError(403, "CSRF check failed")
-            if not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists():
-                raise HttpError(403, "set up two-factor authentication first")
+            totp = Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).first()
+            if totp is None or not session_passed_mfa(request, totp):
+                raise HttpError(403, "sign in with two-factor authentication first")
             user = request.user
         if user is None:
             return None
