@@ -1,10 +1,11 @@
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
+from pydantic import BeforeValidator
 
 from homeward.access.roles import Cap
 from homeward.api.auth import Staff
@@ -46,31 +47,19 @@ class SettlementOut(Schema):
         return s.historical_admin_unit.code if s.historical_admin_unit else None
 
 
+# A partial date (YYYY, YYYY-MM or YYYY-MM-DD) as the text it is stored as.
+PartialDateText = Annotated[str | None, BeforeValidator(lambda value: None if value is None else str(value))]
+
+
 class NameOut(Schema):
     toponym: str
     lang: str
     kind: str
-    start_earliest: str | None
-    start_latest: str | None
-    end_earliest: str | None
-    end_latest: str | None
+    start_earliest: PartialDateText
+    start_latest: PartialDateText
+    end_earliest: PartialDateText
+    end_latest: PartialDateText
     citations: list[dict[str, str]]
-
-    @staticmethod
-    def resolve_start_earliest(n: Any) -> str | None:
-        return str(n.start_earliest) if n.start_earliest else None
-
-    @staticmethod
-    def resolve_start_latest(n: Any) -> str | None:
-        return str(n.start_latest) if n.start_latest else None
-
-    @staticmethod
-    def resolve_end_earliest(n: Any) -> str | None:
-        return str(n.end_earliest) if n.end_earliest else None
-
-    @staticmethod
-    def resolve_end_latest(n: Any) -> str | None:
-        return str(n.end_latest) if n.end_latest else None
 
 
 class PopulationOut(Schema):

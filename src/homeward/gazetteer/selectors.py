@@ -138,7 +138,8 @@ def name_record(name: PlaceName) -> NameRec:
     return NameRec(**{f: getattr(name, f) for f in NAME_FIELDS}, citations=list(name.citations or []))
 
 
-def _place_record(s: Settlement) -> PlaceRec:
+def place_record(s: Settlement) -> PlaceRec:
+    """Everything Homeward holds about a settlement, as the record the file formats read and write."""
     return PlaceRec(
         gid=s.gid,
         title=s.title,
@@ -166,7 +167,7 @@ def export_places(batch: int = 500) -> Iterator[PlaceRec]:
             .prefetch_related(Prefetch("names", queryset=PlaceName.objects.order_by("id")), "population", "links")
             .order_by("gid")
         )
-        yield from (_place_record(s) for s in chunk)
+        yield from (place_record(s) for s in chunk)
 
 
 def export_gazetteer() -> Gazetteer:

@@ -31,7 +31,7 @@ from homeward.gazetteer.models import (
     SecurityAssessment,
     Settlement,
 )
-from homeward.gazetteer.selectors import NAME_FIELDS, name_record
+from homeward.gazetteer.selectors import NAME_FIELDS, name_record, place_record
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 BATCH = 500
@@ -66,13 +66,11 @@ class ImportResult:
         }
 
 
-def _problems_error(problems: list[Problem]) -> ValidationError:
+def _problems_error(problems: list[Problem], *, lead: str = "") -> ValidationError:
+    """One error carrying every problem; its message shows the first five."""
     shown = "; ".join(str(p) for p in problems[:5])
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-    return ValidationError(
-        f"nothing was imported: {len(problems)} problem(s): {shown}{more}",
-        [(p.where, p.field, p.reason) for p in problems],
-    )
+    return ValidationError(f"{lead}{shown}{more}", [(p.where, p.field, p.reason) for p in problems])
 
 
 def _name_row(settlement_id: int, name: NameRec) -> PlaceName:
@@ -126,7 +124,7 @@ def gazetteer_import(*, actor: Any, raw: bytes, filename: str = "", progress: Pr
     if not gaz.problems:
         _check_references(gaz)
     if gaz.problems:
-        raise _problems_error(gaz.problems)
+        raise _problems_error(gaz.problems, lead=f"nothing was imported: {len(gaz.problems)} problem(s): ")
     progress.start(len(gaz.places), "importing settlements")
     with transaction.atomic():
         units = _import_units(gaz)
@@ -247,21 +245,14 @@ def _import_places(
 # ------------------------------------------------------------------------------------- single edits
 
 
-def _record_of(settlement: Settlement, names: list[NameRec] | None = None) -> PlaceRec:
-    return PlaceRec(
-        gid=settlement.gid,
-        title=settlement.title,
-        kind=settlement.kind,
-        status=settlement.status,
-        latitude=None if settlement.latitude is None else float(settlement.latitude),
-        longitude=None if settlement.longitude is None else float(settlement.longitude),
-        names=names if names is not None else [name_record(n) for n in settlement.names.all()],
-    )
+def _with_names(record: PlaceRec, names: list[NameRec]) -> PlaceRec:
+    record.names = names
+    return record
 
 
 def _raise_if(problems: list[Problem]) -> None:
     if problems:
-        raise ValidationError("; ".join(str(p) for p in problems), [(p.where, p.field, p.reason) for p in problems])
+        raise _problems_error(problems)
 
 
 def settlement_update(*, actor: Any, settlement_id: int, changes: dict[str, Any]) -> Settlement:
@@ -276,7 +267,7 @@ def settlement_update(*, actor: Any, settlement_id: int, changes: dict[str, Any]
         for key, value in changes.items():
             setattr(settlement, key, value)
         problems: list[Problem] = []
-        check_place(_record_of(settlement), "settlement", problems)
+        check_place(place_record(settlement), "settlement", problems)
         _raise_if(problems)
         settlement.save()
         audit_record(
@@ -295,7 +286,7 @@ def place_name_add(*, actor: Any, settlement_id: int, name: NameRec) -> PlaceNam
         check_name(name, "name", problems)
         _raise_if(problems)
         names = [name_record(n) for n in settlement.names.all()] + [name]
-        check_place(_record_of(settlement, names), "settlement", problems)
+        check_place(_with_names(place_record(settlement), names), "settlement", problems)
         _raise_if(problems)
         row = _name_row(settlement.pk, name)
         row.save()
@@ -330,7 +321,7 @@ def population_record(
     with transaction.atomic():
         settlement = Settlement.objects.select_for_update().get(pk=settlement_id)
         problems: list[Problem] = []
-        rec = _record_of(settlement)
+        rec = place_record(settlement)
         rec.population = [PopRec(year, total, community, source, note)]
         check_place(rec, "population", problems)
         if PopulationFigure.objects.filter(settlement=settlement, year=year, source=source).exists():
