@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "homeward.audit",
     "homeward.api",
     "homeward.gazetteer",
+    "homeward.registry",
     "homeward.web",
 ]
 

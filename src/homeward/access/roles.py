@@ -48,6 +48,11 @@ class Cap(StrEnum):
     GAZETTEER_EDIT = "gazetteer.edit"
     GAZETTEER_IMPORT = "gazetteer.import"
     SECURITY_ASSESS = "security.assess"
+    REGISTRY_VIEW = "registry.view"
+    REGISTRY_EDIT = "registry.edit"
+    REGISTRY_IMPORT = "registry.import"
+    REGISTRY_CONFIGURE = "registry.configure"
+    REGISTRY_RIGHTS = "registry.rights"
 
 
 MATRIX: dict[Cap, frozenset[Role]] = {
@@ -62,6 +67,13 @@ MATRIX: dict[Cap, frozenset[Role]] = {
     Cap.GAZETTEER_EDIT: frozenset({Role.ADMIN, Role.REGISTRAR}),
     Cap.GAZETTEER_IMPORT: frozenset({Role.ADMIN, Role.REGISTRAR}),
     Cap.SECURITY_ASSESS: frozenset({Role.ADMIN, Role.PLANNER}),
+    # Individual records: the people who keep the registry and decide on identities and claims.
+    Cap.REGISTRY_VIEW: frozenset({Role.ADMIN, Role.REGISTRAR, Role.REVIEWER, Role.CLAIMS_OFFICER}),
+    Cap.REGISTRY_EDIT: frozenset({Role.ADMIN, Role.REGISTRAR}),
+    Cap.REGISTRY_IMPORT: frozenset({Role.ADMIN, Role.REGISTRAR}),
+    Cap.REGISTRY_CONFIGURE: frozenset({Role.ADMIN}),
+    # Data subjects' requests (access, restriction, erasure): the administrator acts as data protection officer.
+    Cap.REGISTRY_RIGHTS: frozenset({Role.ADMIN}),
 }
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 
@@ -30,6 +33,39 @@ def store_encrypted(raw: bytes, *, folder: str) -> str:
         os.fsync(out.fileno())
     os.replace(tmp, path)
     return name
+
+
+def store_encrypted_stream(src: BinaryIO, *, folder: str) -> str:
+    """Seal a (possibly large) file object into a new stored file without holding it in memory."""
+    target = _root() / folder
+    target.mkdir(parents=True, exist_ok=True)
+    name = f"{folder}/{secrets.token_hex(16)}.hwf"
+    path = _root() / name
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        encrypt_stream(src, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    return name
+
+
+@contextmanager
+def decrypted_copy(name: str, *, suffix: str = "") -> Iterator[Path]:
+    """A plaintext copy of a stored file for a reader that needs a path; removed when the block ends."""
+    path = (_root() / name).resolve()
+    if _root().resolve() not in path.parents or not path.exists():
+        raise NotFoundError("stored file not found")
+    work = _root() / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    plain = work / f"{secrets.token_hex(16)}{suffix}"
+    try:
+        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as out:
+            decrypt_stream(src, out)
+        yield plain
+    finally:
+        plain.unlink(missing_ok=True)
 
 
 def read_encrypted(name: str) -> bytes:

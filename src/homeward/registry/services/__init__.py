@@ -1,0 +1,1 @@
+"""Every write to the registry, each in one transaction with its audit event."""
