@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("homeward.access.urls")),
     path("audit/", include("homeward.audit.urls")),
     path("gazetteer/", include("homeward.gazetteer.urls")),
+    path("registry/", include("homeward.registry.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/", api.urls),

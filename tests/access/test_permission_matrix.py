@@ -108,11 +108,52 @@ def api_operations() -> list[tuple[str, str, Cap | None, str]]:
     return found
 
 
+def _registry_samples() -> dict[str, int]:
+    from datetime import date
+
+    from django.utils import timezone
+
+    from homeward.registry.models import (
+        Consent,
+        Household,
+        ImportBatch,
+        Kinship,
+        Person,
+        Source,
+        SubjectRequest,
+    )
+
+    source = Source.objects.get_or_create(code="sample", defaults={"name": "sample"})[0]
+    batch = ImportBatch.objects.get_or_create(source=source, sha256="0" * 64, defaults={"filename": "s.csv"})[0]
+    person = Person.objects.get_or_create(given_name="Sample", surname="Person")[0]
+    other = Person.objects.get_or_create(given_name="Sample", surname="Parent")[0]
+    link = Kinship.objects.get_or_create(kind="parent", parent=other, child=person)[0]
+    household = Household.objects.get_or_create(source=source, external_id="h1")[0]
+    consent = Consent.objects.get_or_create(
+        person=person,
+        purpose="registration",
+        defaults={"sheet_version": "1", "channel": "paper", "given_at": timezone.now()},
+    )[0]
+    request = SubjectRequest.objects.get_or_create(
+        person=person, kind="access", defaults={"received_on": date.today(), "due_on": date.today()}
+    )[0]
+    return {
+        "person_id": person.pk,
+        "link_id": link.pk,
+        "household_id": household.pk,
+        "batch_id": batch.pk,
+        "consent_id": consent.pk,
+        "request_id": request.pk,
+    }
+
+
 def _sample_path(route: str, user: Any) -> str:
     job = Job.objects.create(kind="audit.verify", created_by=user)
     token, _secret = api_token_create(actor=SETUP, user_id=user.pk, name="sample")
     settlement = Settlement.objects.get_or_create(gid="hw:test:1", defaults={"title": "Testkənd"})[0]
+    registry = _registry_samples()
     samples = {
+        **registry,
         "job_id": job.pk,
         "user_id": user.pk,
         "token_id": token.pk,

@@ -61,10 +61,12 @@ def _invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpRes
 def _mount() -> None:
     from homeward.audit.api import router as audit_router
     from homeward.gazetteer.api import router as gazetteer_router
+    from homeward.registry.api import router as registry_router
     from homeward.web.api import router as web_router
 
     api.add_router("/audit/", audit_router)
     api.add_router("/gazetteer/", gazetteer_router)
+    api.add_router("/registry/", registry_router)
     api.add_router("/", web_router)
 
 

@@ -52,9 +52,18 @@ class RejectNulMiddleware:
             "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
         ):
             return self.refuse(request)
-        form = request.method == "POST" and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
+        # An API call without any credentials is answered 401 before its body is read: no need to parse it.
+        anonymous_api = request.path.startswith("/api/") and not (
+            request.headers.get("Authorization") or request.COOKIES
+        )
+        form = (
+            not anonymous_api
+            and request.method == "POST"
+            and request.content_type
+            in (
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            )
         )
         if form and any("\x00" in value for _key, values in request.POST.lists() for value in values):
             return self.refuse(request)

@@ -184,37 +184,35 @@ def person_provenance(person: Person) -> list[FieldProvenance]:
 class ChainStep:
     person: Person
     generation: int
-    link: Kinship | None  # the link from this person to the next one down (their child)
+    link: Kinship | None  # the link from this person to the next one up (their parent)
     displacements: list[Displacement]
 
 
 def eligibility_chain(person: Person) -> list[ChainStep]:
-    """From the person up to the displaced ancestor: at each step the parent one generation nearer."""
+    """From the person up to the displaced ancestor: at each step the parent one generation nearer, with
+    the link (and its evidence) that joins each person to the next one up."""
     if person.generation is None:
         return []
     steps: list[ChainStep] = []
     current = person
-    link: Kinship | None = None
     for _ in range(64):
         assert current.generation is not None
         displacements = list(
             qualifying_displacements().filter(person=current).select_related("settlement", "event", "source_record")
         )
-        steps.append(ChainStep(current, current.generation, link, displacements))
+        steps.append(ChainStep(current, current.generation, None, displacements))
         if current.generation == 0:
             break
         link = (
             Kinship.objects.filter(kind=Kinship.Kind.PARENT, child=current, parent__generation=current.generation - 1)
-            .select_related("parent", "source_record__source")
+            .select_related("parent", "source_record__source", "recorded_by")
             .order_by("adoptive", "id")
             .first()
         )
         if link is None:
             break
+        steps[-1].link = link
         current = link.parent
-    # Each link is shown on the step of the parent it leads from: shift them up one place.
-    for upper, lower in zip(steps[1:], steps, strict=False):
-        upper.link, lower.link = lower.link, None
     return steps
 
 

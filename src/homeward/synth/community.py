@@ -1079,3 +1079,25 @@ def write_community(
             if callable(finish):
                 finish()
     return paths
+
+
+def write_source_extracts(out_dir: Path, *, records: int, seed: int = 11) -> dict[str, Path]:
+    """One person records file per source (``<source>.csv``), as each registry would hand over its extract,
+    plus ``truth.csv``; returns the extract paths by source, in the order of ``SOURCES``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {source: out_dir / f"{source}.csv" for source in SOURCES}
+    handles = {source: path.open("w", encoding="utf-8", newline="") for source, path in paths.items()}
+    try:
+        writers = {source: csv.writer(handle, lineterminator="\n") for source, handle in handles.items()}
+        for writer in writers.values():
+            writer.writerow(RECORD_FIELDS)
+        with (out_dir / "truth.csv").open("w", encoding="utf-8", newline="") as truth_file:
+            truth = csv.writer(truth_file, lineterminator="\n")
+            truth.writerow(TRUTH_FIELDS)
+            for row, person_id in generate_community(records=records, seed=seed):
+                writers[row["source"]].writerow([row[f] for f in RECORD_FIELDS])
+                truth.writerow((row["record_id"], person_id))
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return paths

@@ -450,6 +450,9 @@ class _ChunkWriter:
             ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.LINKING)
             _households(batch)
             _displacements(batch)
+            # Warnings are worked out again from all the batch's records: a retry of held rows links the rows
+            # imported before too, and would otherwise report their warnings twice, or ones no longer true.
+            ImportProblem.objects.filter(batch=batch, held=False, resolved_at__isnull=True).delete()
             links, warnings = _link_families(batch)
             refresh = set(
                 SourceRecord.objects.filter(batch=batch, person__first_record__isnull=False)
@@ -461,7 +464,10 @@ class _ChunkWriter:
 
                 person_refresh_values(person_ids=sorted(refresh))
             ImportBatch.objects.filter(pk=batch.pk).update(
-                state=ImportBatch.State.DONE, links=links, warnings=warnings, finished_at=timezone.now()
+                state=ImportBatch.State.DONE,
+                links=batch.links + links,  # a retry adds to the links made before
+                warnings=ImportProblem.objects.filter(batch=batch, held=False).count(),
+                finished_at=timezone.now(),
             )
             batch.refresh_from_db()
             audit_record(
@@ -732,3 +738,54 @@ def _discard(batch: ImportBatch, actor: Any, *, error: str) -> None:
             unchanged=0, held=0, finished_at=timezone.now(),
         )  # fmt: skip
         audit_record(actor=actor, action="registry.import.failed", target=batch, data={"error": error[:500]})
+
+
+MAX_UPLOAD_BYTES = 2**30
+
+
+def registry_import_start(
+    *, actor: Any, upload: Any, filename: str, source_code: str, mapping_text: str | None = None, mapping_name: str = ""
+) -> Any:
+    """Store an uploaded file encrypted (streamed, never whole in memory) and queue its import; returns the Job."""
+    from homeward.audit.services import actor_of
+    from homeward.core.files import store_encrypted_stream
+    from homeward.core.jobs import job_enqueue
+
+    who = actor_of(actor)
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB", [("file", "size", "too large")]
+        )
+    if not source_code or len(source_code) > 64 or not source_code.replace("-", "").replace("_", "").isalnum():
+        raise ValidationError("a source's short name uses letters, digits, '-' and '_'", [("source", "code", "")])
+    if mapping_text is not None:
+        try:
+            load_mapping(mapping_text, name=mapping_name or "mapping")
+        except FileProblem as exc:
+            raise ValidationError(str(exc), [(exc.where, exc.field, exc.reason)]) from exc
+    stored = store_encrypted_stream(upload, folder="imports")
+    params = {
+        "file": stored,
+        "filename": filename[:255],
+        "source": source_code,
+        "mapping_text": mapping_text,
+        "mapping_name": mapping_name[:255],
+    }
+    with transaction.atomic():
+        job = job_enqueue(kind="registry.import", params=params, created_by_id=who.user_id)
+        audit_record(
+            actor=who, action="registry.import.queued", target=job, data={"file": filename, "source": source_code}
+        )
+    return job
+
+
+def registry_eligibility_start(*, actor: Any) -> Any:
+    from homeward.audit.services import actor_of
+    from homeward.core.jobs import job_enqueue
+
+    who = actor_of(actor)
+    with transaction.atomic():
+        job = job_enqueue(kind="registry.eligibility", params={}, created_by_id=who.user_id)
+        audit_record(actor=who, action="registry.eligibility.queued", target=job)
+    return job

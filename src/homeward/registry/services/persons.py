@@ -583,3 +583,13 @@ def person_erase(
         )
         _close(actor, request, outcome=f"erased from the person and {count} source records", exceptions=exceptions)
     return request
+
+
+def subject_request_complete(*, actor: Any, request_id: int, outcome: str) -> SubjectRequest:
+    """Close a correction request once the values were corrected (each correction is its own decision)."""
+    if not outcome.strip():
+        raise ValidationError("say what was corrected", [("outcome", "", "required")])
+    with transaction.atomic():
+        request = _open_request(request_id, SubjectRequest.Kind.RECTIFY)
+        _close(actor, request, outcome=outcome)
+    return request

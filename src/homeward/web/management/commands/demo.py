@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,10 +14,25 @@ from django.db import transaction
 from homeward.access.roles import Role
 from homeward.access.services import roles_ensure_groups, staff_create, staff_enroll_totp, staff_set_password
 from homeward.audit.services import audit_verify_start, system_actor
+from homeward.core.partialdate import PartialDate
+from homeward.core.progress import BarProgress
 from homeward.gazetteer.formats import write_lpf
 from homeward.gazetteer.models import AdminUnit, Settlement
 from homeward.gazetteer.services import gazetteer_import, security_assess
+from homeward.registry.services.imports import registry_import
+from homeward.registry.services.persons import eligibility_recompute, event_save, origin_region_set, source_save
+from homeward.synth.community import WAVES, write_source_extracts
 from homeward.synth.gazetteer import generate
+
+DEMO_RECORDS = 40_000  # about two records per person: some 20,000 people
+DEMO_SOURCES = [
+    ("az-registry", "Population registry A (fictional, Azerbaijani Latin)", "registry", "AZ", 5),
+    ("az-archive", "Soviet-era archive (fictional, Azerbaijani Cyrillic)", "archive", "AZ", 3),
+    ("ru-registry", "Population registry B (fictional, Russian Cyrillic)", "registry", "RU", 4),
+    ("ru-passport", "Passport records (fictional, Russian-derived Latin)", "registry", "RU", 4),
+    ("intl-registry", "Registries abroad (fictional, English-style Latin)", "registry", "", 3),
+    ("portal", "Web self-registration (fictional)", "portal", "", 2),
+]
 
 
 def _assessments(actor: Any) -> None:
@@ -55,6 +72,7 @@ class Command(BaseCommand):
             password = staff_set_password(actor=actor, user_id=user.pk)
         secret, codes = staff_enroll_totp(actor=actor, user_id=user.pk)
         self._gazetteer(actor)
+        self._registry(actor)
         audit_verify_start(actor=actor)
         self.stdout.write("")
         self.stdout.write("Homeward demo: sign in at http://127.0.0.1:8000/ with")
@@ -67,6 +85,32 @@ class Command(BaseCommand):
         self.stdout.write("    " + "  ".join(codes[:5]))
         self.stdout.write("    " + "  ".join(codes[5:]))
         self.stdout.write("")
+
+    def _registry(self, actor: Any) -> None:
+        """A community of about 20,000 people from six sources, through the real import."""
+        from homeward.registry.models import SourceRecord
+
+        if SourceRecord.objects.exists():
+            return
+        with tempfile.TemporaryDirectory(prefix="homeward-demo-") as tmp:
+            files = write_source_extracts(Path(tmp), records=DEMO_RECORDS)
+            for code, name, kind, country, trust in DEMO_SOURCES:
+                source_save(actor=actor, code=code, name=name, kind=kind, country=country, trust=trust)
+            for code, (start, end) in WAVES.items():
+                event_save(actor=actor, code=code, label=f"Displacement {start}–{end} (fictional)",
+                           start=PartialDate(start), end=PartialDate(end), qualifies=True)  # fmt: skip
+            origin_region_set(actor=actor, unit_codes=["hw:unit:old"])
+            for code, path in files.items():
+                outcome = registry_import(actor=actor, source_code=code, path=path, progress=BarProgress(unit="%"))
+                self.stdout.write(
+                    f"demo registry: {code}: {outcome.rows:,} records, {outcome.created:,} new, "
+                    f"{outcome.held:,} held for correction"
+                )
+        counts = eligibility_recompute(actor=actor)
+        self.stdout.write(
+            f"demo registry: {counts['persons']:,} persons, {counts['eligible']:,} eligible "
+            f"({counts['displaced']:,} displaced themselves)"
+        )
 
     def _gazetteer(self, actor: Any) -> None:
         if Settlement.objects.exists():

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from homeward.registry.models import Consent, SubjectRequest
+
+
+class PersonFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name (any script)"), required=False, max_length=100)
+    generation = forms.IntegerField(label=_("Generation"), required=False, min_value=0, max_value=20)
+    country = forms.CharField(label=_("Country now (two letters)"), required=False, max_length=2)
+    eligible = forms.TypedChoiceField(
+        label=_("Eligibility"),
+        required=False,
+        choices=[("", _("any")), ("1", _("eligible")), ("0", _("not eligible"))],
+        coerce=lambda v: v == "1",
+        empty_value=None,
+    )
+    origin = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ImportForm(forms.Form):
+    source = forms.SlugField(label=_("Source (short name)"), max_length=64,
+                             help_text=_("For example az-registry. An unknown source is created."))  # fmt: skip
+    file = forms.FileField(label=_("File (CSV, XLSX or Parquet)"))
+    mapping = forms.FileField(label=_("Mapping (TOML), for a layout other than the person records file"),
+                              required=False)  # fmt: skip
+
+
+class ChooseValueForm(forms.Form):
+    field = forms.ChoiceField(choices=[(f, f) for f in (
+        "given_name", "surname", "patronymic", "sex", "birth_date", "birth_place", "death_date",
+        "origin_settlement", "current_country", "current_city")])  # fmt: skip
+    record = forms.IntegerField(required=False)
+    value = forms.CharField(required=False, max_length=200, label=_("Value"))
+    reason = forms.CharField(required=False, max_length=500, label=_("Reason"))
+
+
+class SubjectRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Request"), choices=SubjectRequest.Kind.choices)
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    channel = forms.CharField(label=_("How it came (letter, e-mail, in person)"), max_length=64, required=False)
+    details = forms.CharField(label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class CloseRequestForm(forms.Form):
+    outcome = forms.CharField(label=_("Outcome or reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    exceptions = forms.CharField(
+        label=_("Kept despite erasure, and why (e.g. a pending property claim)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+
+class ConsentForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
+    sheet_version = forms.CharField(label=_("Information sheet version"), max_length=64)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Consent.Channel.choices)
+    partner = forms.CharField(label=_("Partner (for sharing)"), max_length=200, required=False)
+
+
+class KinshipForm(forms.Form):
+    relative = forms.IntegerField(label=_("Relative's person number"), min_value=1)
+    role = forms.ChoiceField(
+        label=_("The relative is this person's"),
+        choices=[("parent", _("parent")), ("child", _("child")), ("spouse", _("spouse"))],
+    )
+    adoptive = forms.BooleanField(label=_("Adoption"), required=False)
+    note = forms.CharField(label=_("Evidence or note"), max_length=500, required=False)
