@@ -615,10 +615,22 @@ def test_a_file_level_problem_half_way_discards_that_import_only(tmp_path: Path,
     path = tmp_path / "broken.csv"
     path.write_bytes(data[:cut] + b"N99999,az-registry,Bad\x00Row\n" + data[cut:])
 
+    stored_before_discard: list[int] = []
+    discard = imports._discard
+
+    def counting_discard(batch: ImportBatch, actor: Any, *, error: str) -> None:
+        stored_before_discard.append(SourceRecord.objects.filter(batch=batch).count())
+        discard(batch, actor, error=error)
+
+    monkeypatch.setattr(imports, "_discard", counting_discard)
+
     with pytest.raises(ValidationError) as caught:
         _import(path)
 
     assert "NUL byte" in str(caught.value)
+    # Chunks of the broken file had been committed (the first megabyte's rows), then were undone.
+    assert len(stored_before_discard) == 1
+    assert 2_000 < stored_before_discard[0] < 5_002
     failed = ImportBatch.objects.exclude(pk=first.batch_id).get()
     assert failed.state == "failed"
     assert "NUL" in failed.error
