@@ -27,6 +27,12 @@ Gazetteer:
   gazetteer import FILE                     import Linked Places JSON or CSV (all or nothing)
   gazetteer export --format lpf|csv --out FILE
 
+Registry:
+  import SOURCE FILE [--mapping MAP.toml] [--report OUT.csv]
+                     import person records (CSV, XLSX, Parquet); re-runs add nothing, a crash resumes
+  registry report|retry|imports|eligibility|event|origin-region|source|synth|export-person
+                     import problems, held rows, eligibility settings, a synthetic community, access copies
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar

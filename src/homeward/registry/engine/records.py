@@ -42,6 +42,13 @@ CONTENT_FIELDS = (
 )  # fmt: skip
 MAX_TEXT = 200
 MAX_REF = 120
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a problem's reason for the translation catalogue (stored in English, translated when shown)."""
+    return message
+
+
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 # A cell starting like a formula somewhere in the row (cells joined by \x1f): the cheap first test.
 _FORMULA_CELL = re.compile("(?:^|\x1f)[=+@\t\r-]")
@@ -55,7 +62,7 @@ def _date(text: str, today: dt.date) -> PartialDate | str:
         parsed = PartialDate.parse(text)
     except ValueError as exc:
         return str(exc)
-    return "in the future" if parsed.earliest() > today else parsed
+    return gettext_noop("in the future") if parsed.earliest() > today else parsed
 
 
 @lru_cache(maxsize=262144)
@@ -122,12 +129,12 @@ def check_record(
     values = full
     record_id = values["record_id"]
     if not record_id:
-        problems.append(("record_id", "", "the record has no id"))
+        problems.append(("record_id", "", gettext_noop("the record has no id")))
     cells = list(values.values())
     if _FORMULA_CELL.search("\x1f".join(cells)):
         for name, value in values.items():
             if formula_like(value):
-                problems.append((name, value[:MAX_TEXT], "looks like a spreadsheet formula, not data"))
+                problems.append((name, value[:MAX_TEXT], gettext_noop("looks like a spreadsheet formula, not data")))
     if max(map(len, cells)) > MAX_REF:
         for name in (*TEXT_FIELDS, "record_id", *REF_FIELDS):
             value, limit = values[name], MAX_TEXT if name in TEXT_FIELDS else MAX_REF
@@ -137,7 +144,7 @@ def check_record(
     if sex not in _SEXES:
         normal = SEX_CODES.get(sex.lower())
         if normal is None:
-            problems.append(("sex", sex[:MAX_TEXT], "unknown sex code (use F, M or X, or map the codes)"))
+            problems.append(("sex", sex[:MAX_TEXT], gettext_noop("unknown sex code (use F, M or X, or map the codes)")))
         else:
             values["sex"] = normal
     country = values["current_country"]
@@ -146,17 +153,17 @@ def check_record(
         if _COUNTRY.match(upper):
             values["current_country"] = upper
         else:
-            problems.append(("current_country", country[:MAX_TEXT], "not a two-letter country code (ISO 3166-1)"))
+            problems.append(("current_country", country[:MAX_TEXT], gettext_noop("not a two-letter country code (ISO 3166-1)")))
     relation = values["relation_to_head"]
     if relation not in _RELATION_OK:
         lowered = relation.lower()
         if lowered in RELATIONS:
             values["relation_to_head"] = lowered
         else:
-            problems.append(("relation_to_head", relation[:MAX_TEXT], "unknown relation to the household head"))
+            problems.append(("relation_to_head", relation[:MAX_TEXT], gettext_noop("unknown relation to the household head")))
     event = values["displacement_event"]
     if event and event not in events:
-        problems.append(("displacement_event", event[:MAX_TEXT], "unknown displacement event"))
+        problems.append(("displacement_event", event[:MAX_TEXT], gettext_noop("unknown displacement event")))
     dates: dict[str, PartialDate | None] = {}
     for name in DATE_FIELDS:
         text = values[name]
@@ -171,7 +178,7 @@ def check_record(
             dates[name] = parsed
     born, died = dates["birth_date"], dates["death_date"]
     if born and died and died.latest() < born.earliest():
-        problems.append(("death_date", str(died), "before the birth date"))
+        problems.append(("death_date", str(died), gettext_noop("before the birth date")))
     settlement_id: int | None = None
     origin = values["origin_settlement"]
     if origin:
@@ -183,7 +190,7 @@ def check_record(
     if record_id in (values["father_record_id"], values["mother_record_id"], values["spouse_record_id"]):
         for name in ("father_record_id", "mother_record_id", "spouse_record_id"):
             if values[name] == record_id:
-                problems.append((name, record_id, "a record cannot be its own relative"))
+                problems.append((name, record_id, gettext_noop("a record cannot be its own relative")))
     if problems:
         return None
     return Checked(

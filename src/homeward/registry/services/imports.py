@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from homeward.audit.services import audit_record
 from homeward.core.crypto import encrypt_value
@@ -55,7 +56,9 @@ log = logging.getLogger("homeward.registry.imports")
 
 CHUNK_ROWS = 20_000
 MAX_PROBLEMS_PER_ROW = 20
-UNRESOLVED = "no record with this id in this source (yet): link not made"
+UNRESOLVED = gettext_noop("no record with this id in this source (yet): link not made")
+PARENT_YOUNGER = gettext_noop("the parent is born after the child: link not made")
+CYCLE = gettext_noop("this link would make a person their own ancestor: link not made")
 
 RECORD_COLUMNS = (
     "id", "source_id", "batch_id", "external_id", "content_hash", "row_number", "raw", "given_name", "surname",
@@ -116,9 +119,9 @@ class SettlementResolver:
             return next(iter(exact))
         ids = self.by_name.get(fold(text))
         if not ids:
-            return "no settlement of the gazetteer has this id or name"
+            return gettext_noop("no settlement of the gazetteer has this id or name")
         if len(ids) > 1:
-            return "several settlements have this name: give the gazetteer id"
+            return gettext_noop("several settlements have this name: give the gazetteer id")
         return next(iter(ids))
 
 
@@ -629,7 +632,7 @@ def _link_families(batch: ImportBatch) -> tuple[int, int]:
                     f"""INSERT INTO {problem} (batch_id, row_number, external_id, field, value, reason, held, raw)
                         SELECT %s, r.row_number, r.external_id, %s, r.{ref}, %s, %s, '' {pairs}
                         AND r.batch_id = %s AND {impossible}""",
-                    [batch.pk, field_name, "the parent is born after the child: link not made", False, *params,
+                    [batch.pk, field_name, PARENT_YOUNGER, False, *params,
                      batch.pk],
                 )  # fmt: skip
             cursor.execute(
@@ -706,7 +709,7 @@ def _break_cycles(batch: ImportBatch) -> list[tuple[Any, ...]]:
         field_name = "father_record_id" if record.father_ref and link.parent_id in father else "mother_record_id"
         problems.append((batch.pk, record.row_number, record.external_id, field_name,
                          getattr(record, field_name.replace("_record_id", "_ref")),
-                         "this link would make a person their own ancestor: link not made", False, ""))  # fmt: skip
+                         CYCLE, False, ""))  # fmt: skip
     Kinship.objects.filter(pk__in=[link.pk for link in doomed]).delete()
     return problems
 

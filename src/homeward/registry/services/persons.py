@@ -561,6 +561,7 @@ def person_erase(
             birth_place="", origin_text="", origin_settlement=None, current_country="", current_city="",
             household_ref="", relation_to_head="", father_ref="", mother_ref="", spouse_ref="", death_date=None,
             displacement_date=None, displacement_event="", sensitive="",
+            given_folded="", surname_folded="", surname_skeleton="",  # name keys are made from the names
         )  # fmt: skip
         ImportProblem.objects.filter(
             batch__records__person=person, external_id__in=list(records.values_list("external_id", flat=True))
