@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from homeward.registry.services.persons import event_save
 from homeward.synth.community import WAVES
 from homeward.synth.gazetteer import generate
 from tests.conftest import SETUP
+from tests.test_cli import run
 
 # 60 fictional settlements in the historical districts hw:unit:d1..d6 (under hw:unit:old).
 SMALL_GAZETTEER = generate(settlements=60)
@@ -93,3 +96,50 @@ def waves(db: Any) -> None:
             end=PartialDate(end),
             qualifies=True,
         )
+
+
+# --- `homeward` processes on a database of their own -----------------------------------------------------
+
+# What the operator would have done before a first import: the gazetteer the synthetic community comes from
+# (300 settlements, as synth.community uses by default) and the two waves.
+PREPARE = """
+from homeward.audit.services import system_actor
+from homeward.core.partialdate import PartialDate
+from homeward.gazetteer.formats import write_lpf
+from homeward.gazetteer.services import gazetteer_import
+from homeward.registry.services.persons import event_save
+from homeward.synth.community import WAVES
+from homeward.synth.gazetteer import generate
+
+actor = system_actor("test-setup")
+gazetteer_import(actor=actor, raw=write_lpf(generate(settlements=300)).encode(), filename="synthetic.lpf.json")
+for code, (start, end) in WAVES.items():
+    event_save(actor=actor, code=code, label=code, start=PartialDate(start), end=PartialDate(end), qualifies=True)
+"""
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+@pytest.fixture(scope="session")
+def prepared_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with keys, a migrated SQLite database, the gazetteer and the waves: made once, copied by
+    ``own_var`` for each test (migrating takes seconds)."""
+    var = tmp_path_factory.mktemp("prepared-var")
+    ok(run(["keys", "init"], var))
+    ok(run(["migrate", "--noinput"], var, timeout=300))
+    ok(run(["shell", "-c", PREPARE], var))
+    return var
+
+
+def copy_var(prepared: Path, target: Path) -> Path:
+    shutil.copytree(prepared, target)
+    return target
+
+
+@pytest.fixture
+def own_var(prepared_var: Path, tmp_path: Path) -> Path:
+    return copy_var(prepared_var, tmp_path / "var")

@@ -239,7 +239,7 @@ def import_file(
     request: HttpRequest,
     source: Form[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]],
     file: File[UploadedFile],
-    mapping: UploadedFile | None = File(None),  # noqa: B008 (Ninja's way to declare an optional file)
+    mapping: UploadedFile | None = File(None),  # type: ignore[type-arg]  # noqa: B008 (an optional file, in Ninja)
 ) -> Any:
     from homeward.core.errors import ValidationError
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from homeward.registry.models import Consent, SubjectRequest
+from homeward.gazetteer.models import AdminUnit
+from homeward.registry.models import Consent, Source, SubjectRequest
 
 
 class PersonFilterForm(forms.Form):
@@ -68,3 +69,28 @@ class KinshipForm(forms.Form):
     )
     adoptive = forms.BooleanField(label=_("Adoption"), required=False)
     note = forms.CharField(label=_("Evidence or note"), max_length=500, required=False)
+
+
+class EventForm(forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=64)
+    label = forms.CharField(label=_("Name"), max_length=200)
+    start = forms.CharField(label=_("From (YYYY, YYYY-MM or YYYY-MM-DD)"), max_length=10, required=False)
+    end = forms.CharField(label=_("To"), max_length=10, required=False)
+    qualifies = forms.BooleanField(label=_("Counts for eligibility"), required=False, initial=True)
+
+
+class SourceForm(forms.Form):
+    code = forms.SlugField(label=_("Short name"), max_length=64)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Source.Kind.choices)
+    country = forms.CharField(label=_("Country (two letters)"), max_length=2, required=False)
+    trust = forms.IntegerField(label=_("Trust, 1 (hearsay) to 5 (official registry)"), min_value=1, max_value=5)
+
+
+class OriginRegionForm(forms.Form):
+    units = forms.ModelMultipleChoiceField(
+        label=_("Administrative units of the origin region"),
+        queryset=AdminUnit.objects.order_by("level", "name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

@@ -467,3 +467,11 @@ def subject_requests(*, state: str = "") -> QuerySet[SubjectRequest]:
     if state:
         items = items.filter(state=state)
     return items
+
+
+def events() -> QuerySet[DisplacementEvent]:
+    return DisplacementEvent.objects.order_by("start", "code")
+
+
+def origin_region_units() -> list[AdminUnit]:
+    return list(AdminUnit.objects.filter(pk__in=OriginRegion.objects.values("admin_unit_id")).order_by("name"))

@@ -23,6 +23,7 @@ urlpatterns = [
     path("imports/<int:batch_id>/", views.import_page, name="import_detail"),
     path("imports/<int:batch_id>/problems.csv", views.import_report, name="import_report"),
     path("imports/<int:batch_id>/retry/", views.import_retry, name="import_retry"),
+    path("settings/", views.settings_page, name="registry_settings"),
     path("requests/", views.request_list, name="subject_request_list"),
     path("requests/<int:request_id>/", views.request_page, name="subject_request_detail"),
     path("requests/<int:request_id>/close/", views.request_close, name="subject_request_close"),

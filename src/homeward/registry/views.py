@@ -17,15 +17,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from homeward.access.gates import require_capability, user_can
 from homeward.access.roles import Cap
 from homeward.core.errors import NotFoundError, ValidationError
+from homeward.core.partialdate import PartialDate
 from homeward.gazetteer.models import Settlement
 from homeward.registry import selectors
 from homeward.registry.forms import (
     ChooseValueForm,
     CloseRequestForm,
     ConsentForm,
+    EventForm,
     ImportForm,
     KinshipForm,
+    OriginRegionForm,
     PersonFilterForm,
+    SourceForm,
     SubjectRequestForm,
 )
 from homeward.registry.gates import (
@@ -36,7 +40,11 @@ from homeward.registry.gates import (
 )
 from homeward.registry.models import Kinship, SubjectRequest
 from homeward.registry.services import persons as person_services
-from homeward.registry.services.imports import registry_import_start, registry_retry_held
+from homeward.registry.services.imports import (
+    registry_eligibility_start,
+    registry_import_start,
+    registry_retry_held,
+)
 
 
 def _person_or_404(request: HttpRequest, person_id: int, purpose: str = "view") -> Any:
@@ -399,3 +407,66 @@ def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
     except ValidationError as exc:
         _fail(request, exc)
     return redirect("subject_request_detail", request_id=subject.pk)
+
+
+# --- configuration ---------------------------------------------------------------------------------------
+
+
+@require_capability(Cap.REGISTRY_CONFIGURE)
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    event_form = EventForm(prefix="event")
+    source_form = SourceForm(prefix="source")
+    region_form = OriginRegionForm(prefix="region", initial={"units": selectors.origin_region_units()})
+    if request.method == "POST":
+        what = request.POST.get("what")
+        try:
+            if what == "event":
+                event_form = EventForm(request.POST, prefix="event")
+                if event_form.is_valid():
+                    data = event_form.cleaned_data
+                    person_services.event_save(
+                        actor=request.user, code=data["code"], label=data["label"], start=_partial(data["start"]),
+                        end=_partial(data["end"]), qualifies=data["qualifies"],
+                    )  # fmt: skip
+                    messages.success(request, _("The event was saved. Recompute eligibility to apply it."))
+                    return redirect("registry_settings")
+            elif what == "source":
+                source_form = SourceForm(request.POST, prefix="source")
+                if source_form.is_valid():
+                    person_services.source_save(actor=request.user, **source_form.cleaned_data)
+                    messages.success(request, _("The source was saved."))
+                    return redirect("registry_settings")
+            elif what == "region":
+                region_form = OriginRegionForm(request.POST, prefix="region")
+                if region_form.is_valid():
+                    codes = [u.code for u in region_form.cleaned_data["units"]]
+                    person_services.origin_region_set(actor=request.user, unit_codes=codes)
+                    messages.success(request, _("The origin region was saved. Recompute eligibility to apply it."))
+                    return redirect("registry_settings")
+            elif what == "eligibility":
+                job = registry_eligibility_start(actor=request.user)
+                return redirect("job_detail", job_id=job.pk)
+        except ValidationError as exc:
+            _fail(request, exc)
+    return render(
+        request,
+        "registry/settings.html",
+        {
+            "events": selectors.events(),
+            "sources": selectors.sources(),
+            "region": selectors.origin_region_units(),
+            "event_form": event_form,
+            "source_form": source_form,
+            "region_form": region_form,
+        },
+    )
+
+
+def _partial(text: str) -> PartialDate | None:
+    if not text.strip():
+        return None
+    try:
+        return PartialDate.parse(text)
+    except ValueError as exc:
+        raise ValidationError(str(exc), [("date", text, str(exc))]) from exc

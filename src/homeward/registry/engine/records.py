@@ -52,6 +52,8 @@ def gettext_noop(message: str) -> str:
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 # A cell starting like a formula somewhere in the row (cells joined by \x1f): the cheap first test.
 _FORMULA_CELL = re.compile("(?:^|\x1f)[=+@\t\r-]")
+NOT_A_COUNTRY = gettext_noop("not a two-letter country code (ISO 3166-1)")
+UNKNOWN_RELATION = gettext_noop("unknown relation to the household head")
 _SEXES = frozenset({"", "F", "M", "X"})
 _RELATION_OK = RELATIONS | {""}
 
@@ -153,14 +155,18 @@ def check_record(
         if _COUNTRY.match(upper):
             values["current_country"] = upper
         else:
-            problems.append(("current_country", country[:MAX_TEXT], gettext_noop("not a two-letter country code (ISO 3166-1)")))
+            problems.append(
+                ("current_country", country[:MAX_TEXT], gettext_noop("not a two-letter country code (ISO 3166-1)"))
+            )
     relation = values["relation_to_head"]
     if relation not in _RELATION_OK:
         lowered = relation.lower()
         if lowered in RELATIONS:
             values["relation_to_head"] = lowered
         else:
-            problems.append(("relation_to_head", relation[:MAX_TEXT], gettext_noop("unknown relation to the household head")))
+            problems.append(
+                ("relation_to_head", relation[:MAX_TEXT], gettext_noop("unknown relation to the household head"))
+            )
     event = values["displacement_event"]
     if event and event not in events:
         problems.append(("displacement_event", event[:MAX_TEXT], gettext_noop("unknown displacement event")))
