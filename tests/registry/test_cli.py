@@ -58,7 +58,7 @@ def test_import_prints_its_counts_writes_the_report_and_adds_nothing_the_second_
     with report.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["row", "record_id", "field", "value", "reason", "held", "resolved"]
-    assert [row[:4] + [row[5]] for row in rows[1:]] == [
+    assert [[*row[:4], row[5]] for row in rows[1:]] == [
         ["5", "R4", "birth_date", "1950-02-30", "yes"],
         ["6", "R5", "father_record_id", "R9", "no"],
     ]

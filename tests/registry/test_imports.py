@@ -237,6 +237,18 @@ def test_a_changed_record_is_a_new_version_of_the_same_person(tmp_path: Path) ->
     assert Kinship.objects.count() == links
 
 
+def test_a_corrected_record_replaces_the_links_and_displacement_its_old_version_gave(tmp_path: Path) -> None:
+    _import(_family_csv(tmp_path))
+    corrected = [list(row) for row in FAMILY]
+    corrected[4][11] = "R1"  # Elçin's father is R1, not R3
+    corrected[1][14] = "1951"  # Gülnarə was displaced in 1951
+    _import(_family_csv(tmp_path, "family-2.csv", corrected))
+    assert ("R1", "R5") in _parent_pairs()
+    assert ("R3", "R5") not in _parent_pairs()
+    gulnara = _person("R2")
+    assert [str(d.date_from) for d in Displacement.objects.filter(person=gulnara)] == ["1951"]
+
+
 # --- held rows -------------------------------------------------------------------------------------------
 
 FORMULA = "=cmd|' /C calc'!A0"
@@ -449,6 +461,7 @@ def test_a_date_outside_the_mapped_formats_is_held(tmp_path: Path) -> None:
     problem = _report(outcome.batch_id)[0]
     assert (problem["row"], problem["field"], problem["value"]) == ("5", "birth_date", "1961/12/31")
     assert problem["reason"] == "date '1961/12/31' does not match any of the formats %d.%m.%Y, %Y"
+    assert len(_report(outcome.batch_id)) == 1  # the mapping's problem, not a second one from the check
 
 
 def _write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:

@@ -102,7 +102,7 @@ def test_ancestry_and_impossible_birth_dates() -> None:
 
 def make_person(given: str, surname: str, *, born: str = "", sex: str = "") -> Person:
     keys = name_keys(given, surname)
-    return Person.objects.create(
+    return Person.objects.create(  # type: ignore[misc]
         given_name=given,
         surname=surname,
         sex=sex,
@@ -583,3 +583,24 @@ def test_erasure_blanks_the_person_and_their_records_and_keeps_the_exceptions(
         person_choose_value(actor=SETUP, person_id=person.pk, field="surname", value="X", reason="y")
     person_refresh_values(person_ids=[person.pk])
     assert Person.objects.get(pk=person.pk).surname == ""
+
+
+@pytest.mark.django_db
+def test_the_signed_in_user_given_as_actor_is_recorded_as_who_did_it(
+    recorded: tuple[Person, list[SourceRecord]], make_staff: Any
+) -> None:
+    """The pages pass the signed-in user itself as the actor (not an audit Actor): it is still who decided."""
+    person, records = recorded
+    user = make_staff()
+    decision = person_choose_value(actor=user, person_id=person.pk, field="surname", record_id=records[1].pk)
+    child = make_person("Leyla", "Məmmədova")
+    kinship = kinship_add(actor=user, kind="parent", parent_id=person.pk, child_id=child.pk)
+    consent = consent_record(actor=user, person_id=person.pk, purpose="contact", sheet_version="v1", channel="phone")
+    request = subject_request_open(actor=user, person_id=person.pk, kind="restrict", received_on=timezone.localdate())
+    person_restrict(actor=user, request_id=request.pk)
+
+    assert ValueDecision.objects.get(pk=decision.pk).decided_by == user
+    assert Kinship.objects.get(pk=kinship.pk).recorded_by == user
+    assert Consent.objects.get(pk=consent.pk).recorded_by == user
+    assert SubjectRequest.objects.get(pk=request.pk).handled_by == user
+    assert AuditEvent.objects.filter(action="registry.person.value_chosen", actor_id=user.pk).exists()

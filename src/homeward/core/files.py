@@ -22,17 +22,7 @@ def _root() -> Path:
 
 def store_encrypted(raw: bytes, *, folder: str) -> str:
     """Seal the bytes into a new file; returns its name relative to the files folder."""
-    target = _root() / folder
-    target.mkdir(parents=True, exist_ok=True)
-    name = f"{folder}/{secrets.token_hex(16)}.hwf"
-    path = _root() / name
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as out:
-        encrypt_stream(io.BytesIO(raw), out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-    return name
+    return store_encrypted_stream(io.BytesIO(raw), folder=folder)
 
 
 def store_encrypted_stream(src: BinaryIO, *, folder: str) -> str:

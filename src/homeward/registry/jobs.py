@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from homeward.audit.services import Actor
-from homeward.core.files import decrypted_copy
+from homeward.core.files import decrypted_copy, remove_stored
 from homeward.core.models import Job
 from homeward.core.progress import Progress
 from homeward.registry.services.imports import registry_import
@@ -35,6 +35,8 @@ def import_job(job: Job, progress: Progress) -> dict[str, Any]:
             stored_file=params["file"],
             progress=progress,
         )
+    # Imported (or found already imported): the encrypted upload is no longer needed.
+    remove_stored(params["file"])
     result = outcome.as_dict()
     if not outcome.already_imported:
         result["eligibility"] = eligibility_recompute(actor=_actor(job))

@@ -171,9 +171,10 @@ def check_record(
     if event and event not in events:
         problems.append(("displacement_event", event[:MAX_TEXT], gettext_noop("unknown displacement event")))
     dates: dict[str, PartialDate | None] = {}
+    flagged = {problem[0] for problem in problems} if problems else ()
     for name in DATE_FIELDS:
         text = values[name]
-        if not text:
+        if not text or name in flagged:
             dates[name] = None
             continue
         parsed = _date(text, today)

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from homeward.audit.services import audit_record
+from homeward.audit.services import actor_of, audit_record
 from homeward.core.crypto import encrypt_value
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.core.names import fold
@@ -198,7 +198,7 @@ def registry_import(
                     mapping_text=mapping_text or "",
                     header=list(table_.header),
                     stored_file=stored_file,
-                    started_by_id=getattr(actor, "user_id", None),
+                    started_by_id=actor_of(actor).user_id,
                 )
                 audit_record(
                     actor=actor,
@@ -215,6 +215,7 @@ def registry_import(
         writer = _ChunkWriter(batch, source, actor)
         if mapping is None and len(mapper.fields) == len(table_.header):
             writer.simple, writer.header_fields = True, list(mapper.fields)
+        writer.keep = _kept_columns(mapping, table_.header)
         progress.start(100, f"{source.code}: {filename}")
         shown = 0
         chunk: list[tuple[int, dict[str, str], list[Problem], list[str]]] = []
@@ -309,6 +310,8 @@ class _ChunkWriter:
         self.today = timezone.localdate()
         self.simple = False
         self.header_fields: list[str] = []
+        # The columns kept in a record's raw cells: all but those the mapping ignores (None: all).
+        self.keep: list[int] | None = None
 
     def write(self, chunk: list[tuple[int, dict[str, str], list[Problem], list[str]]], *, retry: bool = False) -> None:
         """Check and store one chunk; with ``retry``, the chunk is held rows tried again (their old problems
@@ -409,7 +412,7 @@ class _ChunkWriter:
         source_id, batch_id, encode = self.source.pk, batch.pk, _RAW_JSON.encode
         records: list[tuple[Any, ...]] = []
         new_persons = iter(allocate_ids(Person, counts["created"]))
-        simple = self.simple
+        simple, keep = self.simple, self.keep
         for (row_number, record, raw, reuse), record_id in zip(
             new_rows, allocate_ids(SourceRecord, len(new_rows)), strict=True
         ):
@@ -422,7 +425,10 @@ class _ChunkWriter:
             given, surname = v["given_name"], v["surname"]
             g_fold, s_fold, s_skel = name_keys(given, surname)
             # The raw row is kept when it says more than the normalised fields (a mapping, codes, spaces...).
-            as_received = None if simple and raw == [v[f] for f in self.header_fields] else encode(raw)
+            if simple and raw == [v[f] for f in self.header_fields]:
+                as_received = None
+            else:
+                as_received = encode(raw if keep is None else [raw[i] for i in keep])
             records.append((
                 record_id, source_id, batch_id, record.external_id, record.content_hash, row_number, as_received,
                 given, surname, v["previous_surname"], v["patronymic"], v["sex"], record.birth_text,
@@ -451,6 +457,8 @@ class _ChunkWriter:
         with transaction.atomic():
             batch = ImportBatch.objects.select_for_update().get(pk=self.batch.pk)
             ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.LINKING)
+            if batch.updated:
+                _forget_superseded(batch)
             _households(batch)
             _displacements(batch)
             # Warnings are worked out again from all the batch's records: a retry of held rows links the rows
@@ -523,6 +531,26 @@ def _make_identities(batch: ImportBatch, first_record_id: int) -> None:
     for record in sealed_rows.only("id", "person_id", "sensitive"):
         assert record.person_id is not None
         Person.objects.filter(pk=record.person_id, first_record_id=record.pk).update(sensitive=record.sensitive)
+
+
+def _kept_columns(mapping: Any, header: list[str]) -> list[int] | None:
+    """Columns a mapping deliberately ignores are not kept with the record either."""
+    if mapping is None or not mapping.ignore_columns:
+        return None
+    ignored = {c.strip() for c in mapping.ignore_columns}
+    return [i for i, name in enumerate(header) if name.strip() not in ignored]
+
+
+def _forget_superseded(batch: ImportBatch) -> None:
+    """Links, displacements and household memberships that only an older version of a record gave are
+    dropped; the new versions give theirs when the batch is linked."""
+    newer = SourceRecord.objects.filter(batch=batch).values("external_id")
+    older = SourceRecord.objects.filter(source_id=batch.source_id, superseded=True, external_id__in=newer).exclude(
+        batch=batch
+    )
+    Kinship.objects.filter(source_record__in=older).delete()
+    Displacement.objects.filter(source_record__in=older).delete()
+    HouseholdMember.objects.filter(source_record__in=older).delete()
 
 
 def _outer_first() -> str:

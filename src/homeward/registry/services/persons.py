@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from homeward.audit.services import audit_record
+from homeward.audit.services import actor_of, audit_record
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.core.partialdate import PartialDate
 from homeward.core.progress import NullProgress, Progress
@@ -34,6 +34,12 @@ from homeward.registry.models import (
 )
 from homeward.registry.selectors import VALUE_FIELDS, qualifying_displacements
 from homeward.registry.services.bulk import table
+
+
+def _user_id(actor: Any) -> int | None:
+    """The account behind the actor: pages pass the signed-in user, commands and jobs an audit Actor."""
+    return actor_of(actor).user_id
+
 
 NO_SUCH_FIELD = "no such field on a person"
 ERASED = "this person's data has been erased"
@@ -141,7 +147,7 @@ def person_choose_value(
             previous="" if previous is None else str(previous),
             source_record=record,
             reason=reason[:500],
-            decided_by_id=getattr(actor, "user_id", None),
+            decided_by_id=_user_id(actor),
         )
         audit_record(
             actor=actor,
@@ -192,7 +198,7 @@ def kinship_add(
             child_id=child_id,
             adoptive=adoptive,
             note=note[:500],
-            recorded_by_id=getattr(actor, "user_id", None),
+            recorded_by_id=_user_id(actor),
         )
         audit_record(
             actor=actor,
@@ -251,7 +257,7 @@ def displacement_add(
             date_to=date_to,
             event=event,
             evidence=evidence[:500],
-            recorded_by_id=getattr(actor, "user_id", None),
+            recorded_by_id=_user_id(actor),
         )
         audit_record(actor=actor, action="registry.displacement.added", target=row, data={"person": person.pk})
     eligibility_update(actor=actor, person_ids=[person_id])
@@ -432,7 +438,7 @@ def consent_record(
             channel=channel,
             partner=partner[:200],
             given_at=timezone.now(),
-            recorded_by_id=getattr(actor, "user_id", None),
+            recorded_by_id=_user_id(actor),
         )
         audit_record(actor=actor, action="registry.consent.given", target=consent, data={"purpose": purpose})
     return consent
@@ -473,7 +479,7 @@ def subject_request_open(
             due_on=received_on + dt.timedelta(days=RESPONSE_DAYS),
             channel=channel[:64],
             details=details,
-            handled_by_id=getattr(actor, "user_id", None),
+            handled_by_id=_user_id(actor),
         )
         audit_record(actor=actor, action="registry.subject_request.opened", target=request, data={"kind": kind})
     return request
@@ -484,7 +490,7 @@ def _close(actor: Any, request: SubjectRequest, *, outcome: str, exceptions: str
     request.completed_at = timezone.now()
     request.outcome = outcome
     request.exceptions = exceptions
-    request.handled_by_id = getattr(actor, "user_id", None)
+    request.handled_by_id = _user_id(actor)
     request.save()
     audit_record(
         actor=actor,
