@@ -21,7 +21,7 @@ def test_search_person_page_tree_and_imports_are_accessible(
 ) -> None:
     _setup(tmp_path)
     sign_in(page, live_server.url, make_staff(Role.ADMIN))
-    page.get_by_role("link", name="Registry").click()
+    page.get_by_role("link", name="Registry", exact=True).click()
     page.get_by_label("Name (any script)").fill("Мамедова Гюльнара")
     page.get_by_role("button", name="Search").click()
     assert axe_violations(page) == []
@@ -34,7 +34,7 @@ def test_search_person_page_tree_and_imports_are_accessible(
     page.get_by_role("link", name="Family tree").click()
     assert page.locator("ul.tree li").count() >= 3
     assert axe_violations(page) == []
-    page.get_by_role("link", name="Imports").first.click()
+    page.get_by_role("link", name="Imports", exact=True).click()
     assert axe_violations(page) == []
     page.locator("table a").first.click()
     assert axe_violations(page) == []
