@@ -82,9 +82,11 @@ def main() -> None:
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    records_before = SourceRecord.objects.count()
     again = time.perf_counter()
     repeat = registry_import(actor=actor, source_code="bench", path=data)
     repeat_seconds = time.perf_counter() - again
+    added_again = SourceRecord.objects.count() - records_before
 
     started = time.perf_counter()
     counts = eligibility_recompute(actor=actor)
@@ -124,7 +126,8 @@ def main() -> None:
                 "held": outcome.held,
                 "family_links": outcome.links,
                 "peak_rss_mb": round(peak_mb, 1),
-                "reimport_added": repeat.created + repeat.updated,
+                "reimport_added": added_again,
+                "reimport_recognised": repeat.already_imported,
                 "reimport_seconds": round(repeat_seconds, 2),
                 "eligibility_seconds": round(eligibility_seconds, 2),
                 "persons": Person.objects.count(),

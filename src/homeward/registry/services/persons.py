@@ -329,6 +329,29 @@ def _parent_edges() -> list[tuple[int, int]]:
         return list(cursor.fetchall())
 
 
+def _write_generations(changed: list[tuple[int | None, bool, int]]) -> None:
+    """Write (generation, eligible, id) rows: one UPDATE from a COPY-filled temporary table on PostgreSQL
+    (row-by-row updates cost a round trip each there), executemany on SQLite."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(
+                f"UPDATE {table(Person)} SET generation = %s, eligible = %s WHERE id = %s",  # noqa: S608
+                changed,
+            )
+            return
+        cursor.execute(
+            "CREATE TEMPORARY TABLE homeward_generation (generation smallint, eligible boolean, id bigint) "
+            "ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY homeward_generation (generation, eligible, id) FROM STDIN") as copy:
+            for row in changed:
+                copy.write_row(row)
+        cursor.execute(
+            f"UPDATE {table(Person)} p SET generation = g.generation, eligible = g.eligible "  # noqa: S608
+            "FROM homeward_generation g WHERE p.id = g.id"
+        )
+
+
 def eligibility_recompute(*, actor: Any, progress: Progress | None = None) -> dict[str, int]:
     """Generation and eligibility of every person from the family graph; writes only what changed."""
     progress = progress or NullProgress()
@@ -346,11 +369,7 @@ def eligibility_recompute(*, actor: Any, progress: Progress | None = None) -> di
         changed = [(generation.get(pid), pid in generation, pid) for pid, gen in current if generation.get(pid) != gen]
         progress.advance(1, f"writing {len(changed):,} changes")
         if changed:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table(Person)} SET generation = %s, eligible = %s WHERE id = %s",  # noqa: S608
-                    changed,
-                )
+            _write_generations(changed)
         counts = {
             "persons": len(current),
             "eligible": len(generation),
