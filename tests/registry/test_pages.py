@@ -159,6 +159,8 @@ def test_subject_access_erase_and_restrict(client_for: Any, tmp_path: Path, db: 
     exported = json.loads(admin.get(f"/registry/persons/{person.pk}/export.json").content)
     assert exported["person"]["given_name"] == "Gülnarə"
     assert [r["record_id"] for r in exported["source_records"]] == ["d1"]
+    assert exported["source_records"][0]["values"]["birth_date"] == "1980"
+    assert exported["source_records"][0]["values"]["father_record"] == "s1"
     admin.post(f"/registry/requests/{request.pk}/close/", {"action": "complete"})
     request.refresh_from_db()
     assert request.state == "done"
