@@ -138,6 +138,9 @@ def test_import_page_runs_a_job_and_offers_the_problem_report(
     assert job.state == Job.State.SUCCEEDED, job.error
     batch = ImportBatch.objects.get(source__code="upload")
     assert (batch.rows, batch.created, batch.held) == (4, 3, 1)
+    job_page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Imported 4 rows: 3 new records, 1 held for correction." in job_page
+    assert f'href="/registry/imports/{batch.pk}/"' in job_page
     html = client.get(f"/registry/imports/{batch.pk}/").content.decode()
     assert "1999-13" in html
     assert "month 13 is out of range" in html
