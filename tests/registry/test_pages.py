@@ -65,6 +65,9 @@ def test_search_finds_a_person_in_any_script_and_filters(client_for: Any, tmp_pa
         html = client.get("/registry/", {"q": query}).content.decode()
         assert f'href="/registry/persons/{people["Gülnarə"].pk}/"' in html, query
         assert f'href="/registry/persons/{people["Əli"].pk}/"' not in html, query
+    searched = AuditEvent.objects.filter(action="registry.person.searched").order_by("-seq").first()
+    assert searched is not None
+    assert searched.data == {"query": "mamedova gul"}
     html = client.get("/registry/", {"generation": "0"}).content.decode()
     assert f'/registry/persons/{people["Əli"].pk}/"' in html
     assert f'/registry/persons/{people["Həsən"].pk}/"' not in html

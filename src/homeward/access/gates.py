@@ -86,9 +86,10 @@ def session_passed_mfa(request: HttpRequest, totp: Any) -> bool:
     return bool(signed_in) and totp.created_at.timestamp() >= max(signed_in)
 
 
-def _audited_read(actor: Any, obj: Any, action: str) -> None:
+def audited_read(actor: Any, obj: Any, action: str, data: dict[str, Any] | None = None) -> None:
+    """Record a read of personal data (in its own transaction: a read has no other write to join)."""
     with transaction.atomic():
-        audit_record(actor=actor, action=action, target=obj)
+        audit_record(actor=actor, action=action, target=obj, data=data)
 
 
 def access_job_by_id(actor: Any, job_id: int) -> Job:
@@ -113,5 +114,5 @@ def access_staff_by_id(actor: Any, user_id: int) -> Any:
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None or not (user_can(actor, Cap.STAFF_VIEW) or user.pk == actor.pk):
         raise NotFoundError("staff account not found")
-    _audited_read(actor, user, "access.staff.viewed")
+    audited_read(actor, user, "access.staff.viewed")
     return user

@@ -9,11 +9,9 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from homeward.core.names import search_forms
+from homeward.core.queries import prefix_q
 from homeward.gazetteer.formats import Gazetteer, NameRec, PlaceRec, PopRec, UnitRec
 from homeward.gazetteer.models import AdminUnit, NameKey, PlaceName, SecurityAssessment, Settlement
-
-# The highest code point: "abc" <= x < "abc" + HIGH is a prefix range that every database indexes.
-HIGH = "\U0010ffff"
 
 
 @dataclass
@@ -25,10 +23,6 @@ class SearchHit:
     unit: str
     status: str
     rank: int
-
-
-def _prefix(column: str, value: str) -> Q:
-    return Q(**{f"{column}__gte": value, f"{column}__lt": value + HIGH})
 
 
 def settlement_search(query: str, *, limit: int = 10) -> list[SearchHit]:
@@ -62,9 +56,9 @@ def settlement_search(query: str, *, limit: int = 10) -> list[SearchHit]:
     base = NameKey.objects.select_related(
         "name", "settlement", "settlement__admin_unit", "settlement__historical_admin_unit"
     ).order_by("folded")
-    collect(base.filter(_prefix("folded", folded))[: limit * 4], lambda k: 0 if k.folded == folded else 1)
+    collect(base.filter(prefix_q("folded", folded))[: limit * 4], lambda k: 0 if k.folded == folded else 1)
     if len(found) < limit and len(skel.replace(" ", "")) >= 2:
-        collect(base.filter(_prefix("skeleton", skel))[: limit * 4], lambda k: 2)
+        collect(base.filter(prefix_q("skeleton", skel))[: limit * 4], lambda k: 2)
     hits = sorted(found.values(), key=lambda h: (h.rank, h.status != "inhabited", len(h.matched), h.title))
     return hits[:limit]
 

@@ -11,7 +11,12 @@ from homeward.api.pagination import Page
 from homeward.api.schemas import ERRORS, ID
 from homeward.gazetteer.api import PartialDateText
 from homeward.registry import selectors
-from homeward.registry.gates import access_batch_by_id, access_household_by_id, access_person_by_id
+from homeward.registry.gates import (
+    access_batch_by_id,
+    access_household_by_id,
+    access_person_by_id,
+    access_person_search,
+)
 from homeward.registry.services.imports import registry_import_start
 from homeward.web.api import JobOut, job_out
 
@@ -93,7 +98,8 @@ def list_persons(request: HttpRequest, filters: Query[PersonFilter]) -> Any:
     if filters.origin:
         origin_id = Settlement.objects.filter(gid=filters.origin[:120]).values_list("id", flat=True).first() or -1
     generation = filters.generation if filters.generation is None or 0 <= filters.generation <= 50 else -1
-    return selectors.person_search(
+    return access_person_search(
+        request.user,
         query=filters.q[:100], generation=generation, country=filters.country[:2], eligible=filters.eligible,
         origin_settlement_id=origin_id,
     )  # fmt: skip

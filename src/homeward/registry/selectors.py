@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from homeward.core.names import fold, skeleton
+from homeward.core.queries import prefix_q
 from homeward.gazetteer.models import AdminUnit, Settlement
 from homeward.registry.models import (
     Consent,
@@ -32,8 +33,6 @@ from homeward.registry.models import (
     ValueDecision,
 )
 from homeward.registry.readers import safe_cell
-
-HIGH = "\U0010ffff"
 
 # Person fields that come from source records, and the record field each one is read from.
 VALUE_FIELDS = {
@@ -87,10 +86,6 @@ def qualifying_displacements() -> Any:
     return rows
 
 
-def _prefix(column: str, value: str) -> Q:
-    return Q(**{f"{column}__gte": value, f"{column}__lt": value + HIGH})
-
-
 def person_search(
     *,
     query: str = "",
@@ -111,9 +106,9 @@ def person_search(
         items = items.filter(restricted=False)
     for word in fold(query).split()[:4]:
         skel = skeleton(word)
-        match = _prefix("given_folded", word) | _prefix("surname_folded", word)
+        match = prefix_q("given_folded", word) | prefix_q("surname_folded", word)
         if len(skel) >= 2:
-            match |= _prefix("surname_skeleton", skel)
+            match |= prefix_q("surname_skeleton", skel)
         items = items.filter(match)
     if origin_settlement_id:
         items = items.filter(origin_settlement_id=origin_settlement_id)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -36,9 +38,10 @@ from homeward.registry.gates import (
     access_batch_by_id,
     access_household_by_id,
     access_person_by_id,
+    access_person_search,
     access_subject_request_by_id,
 )
-from homeward.registry.models import Kinship, SubjectRequest
+from homeward.registry.models import Kinship, Person, SubjectRequest
 from homeward.registry.services import persons as person_services
 from homeward.registry.services.imports import (
     registry_eligibility_start,
@@ -58,6 +61,23 @@ def _fail(request: HttpRequest, exc: ValidationError) -> None:
     messages.error(request, str(exc))
 
 
+def _apply(
+    request: HttpRequest, person: Any, form: Any, act: Callable[[dict[str, Any]], Any], done: str
+) -> HttpResponse:
+    """A form posted from a person's page: run the service, say how it went, and go back to the page."""
+    if not form.is_valid():
+        messages.error(request, _("The form was not filled in correctly."))
+    else:
+        try:
+            act(form.cleaned_data)
+            messages.success(request, done)
+        except NotFoundError:
+            messages.error(request, _("There is no person with that number."))
+        except ValidationError as exc:
+            _fail(request, exc)
+    return redirect("person_detail", person_id=person.pk)
+
+
 @require_capability(Cap.REGISTRY_VIEW)
 @require_GET
 def person_list(request: HttpRequest) -> HttpResponse:
@@ -75,7 +95,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "origin_settlement_id": origin.pk if origin else None,
         }
     searched = any(v not in (None, "") for v in filters.values())
-    items = selectors.person_search(**filters) if searched else selectors.person_search().none()
+    items = access_person_search(request.user, **filters) if searched else Person.objects.none()
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -141,54 +161,38 @@ def person_tree(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_POST
 def person_choose(request: HttpRequest, person_id: int) -> HttpResponse:
     person = _person_or_404(request, person_id, purpose="edit")
-    form = ChooseValueForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            person_services.person_choose_value(
-                actor=request.user, person_id=person.pk, field=data["field"], record_id=data["record"],
-                value=data["value"] if data["record"] is None else None, reason=data["reason"],
-            )  # fmt: skip
-            messages.success(request, _("The value was chosen and the decision recorded."))
-        except ValidationError as exc:
-            _fail(request, exc)
-    else:
-        messages.error(request, _("The form was not filled in correctly."))
-    return redirect("person_detail", person_id=person.pk)
+
+    def act(data: dict[str, Any]) -> None:
+        person_services.person_choose_value(
+            actor=request.user, person_id=person.pk, field=data["field"], record_id=data["record"],
+            value=data["value"] if data["record"] is None else None, reason=data["reason"],
+        )  # fmt: skip
+
+    return _apply(request, person, ChooseValueForm(request.POST), act,
+                  _("The value was chosen and the decision recorded."))  # fmt: skip
 
 
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def person_link(request: HttpRequest, person_id: int) -> HttpResponse:
     person = _person_or_404(request, person_id, purpose="edit")
-    form = KinshipForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
+
+    def act(data: dict[str, Any]) -> None:
         role, other = data["role"], data["relative"]
         kind = Kinship.Kind.SPOUSE if role == "spouse" else Kinship.Kind.PARENT
         parent, child = (other, person.pk) if role == "parent" else (person.pk, other)
-        try:
-            access_person_by_id(request.user, other, purpose="link")
-            person_services.kinship_add(actor=request.user, kind=kind, parent_id=parent, child_id=child,
-                                        adoptive=data["adoptive"], note=data["note"])  # fmt: skip
-            messages.success(request, _("The family link was recorded."))
-        except NotFoundError:
-            messages.error(request, _("There is no person with that number."))
-        except ValidationError as exc:
-            _fail(request, exc)
-    else:
-        messages.error(request, _("The form was not filled in correctly."))
-    return redirect("person_detail", person_id=person.pk)
+        access_person_by_id(request.user, other, purpose="link")
+        person_services.kinship_add(actor=request.user, kind=kind, parent_id=parent, child_id=child,
+                                    adoptive=data["adoptive"], note=data["note"])  # fmt: skip
+
+    return _apply(request, person, KinshipForm(request.POST), act, _("The family link was recorded."))
 
 
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def person_unlink(request: HttpRequest, person_id: int, link_id: int) -> HttpResponse:
     person = _person_or_404(request, person_id, purpose="edit")
-    if (
-        not Kinship.objects.filter(pk=link_id).filter(parent=person).exists()
-        and not Kinship.objects.filter(pk=link_id, child=person).exists()
-    ):
+    if not Kinship.objects.filter(Q(parent=person) | Q(child=person), pk=link_id).exists():
         raise Http404
     try:
         person_services.kinship_remove(actor=request.user, link_id=link_id, reason=request.POST.get("reason", ""))
@@ -202,16 +206,11 @@ def person_unlink(request: HttpRequest, person_id: int, link_id: int) -> HttpRes
 @require_POST
 def person_consent(request: HttpRequest, person_id: int) -> HttpResponse:
     person = _person_or_404(request, person_id, purpose="consent")
-    form = ConsentForm(request.POST)
-    if form.is_valid():
-        try:
-            person_services.consent_record(actor=request.user, person_id=person.pk, **form.cleaned_data)
-            messages.success(request, _("The consent was recorded."))
-        except ValidationError as exc:
-            _fail(request, exc)
-    else:
-        messages.error(request, _("The form was not filled in correctly."))
-    return redirect("person_detail", person_id=person.pk)
+
+    def act(data: dict[str, Any]) -> None:
+        person_services.consent_record(actor=request.user, person_id=person.pk, **data)
+
+    return _apply(request, person, ConsentForm(request.POST), act, _("The consent was recorded."))
 
 
 @require_capability(Cap.REGISTRY_EDIT)
@@ -355,7 +354,9 @@ def _request_or_404(request: HttpRequest, request_id: int) -> SubjectRequest:
 @require_GET
 def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
     subject = _request_or_404(request, request_id)
-    export = selectors.person_export(subject.person) if subject.kind == SubjectRequest.Kind.ACCESS else None
+    export = None
+    if subject.kind == SubjectRequest.Kind.ACCESS:
+        export = selectors.person_export(_person_or_404(request, subject.person_id, purpose="export"))
     return render(
         request,
         "registry/request_detail.html",
@@ -394,8 +395,9 @@ def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
         if action == "refuse":
             person_services.subject_request_refuse(actor=request.user, request_id=subject.pk, reason=outcome)
         elif subject.kind == SubjectRequest.Kind.ACCESS:
+            person = _person_or_404(request, subject.person_id, purpose="export")
             person_services.subject_access_fulfil(
-                actor=request.user, request_id=subject.pk, export=selectors.person_export(subject.person)
+                actor=request.user, request_id=subject.pk, export=selectors.person_export(person)
             )
         elif subject.kind == SubjectRequest.Kind.RESTRICT:
             person_services.person_restrict(actor=request.user, request_id=subject.pk)

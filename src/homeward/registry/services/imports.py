@@ -52,6 +52,7 @@ from homeward.registry.services.bulk import (
     select_in,
     table,
 )
+from homeward.registry.services.persons import check_code, person_refresh_values
 
 log = logging.getLogger("homeward.registry.imports")
 
@@ -137,10 +138,7 @@ def _sha256(path: Path) -> str:
 def _source_for(actor: Any, code: str, notices: list[str]) -> Source:
     source = Source.objects.filter(code=code).first()
     if source is None:
-        if not code or len(code) > 64 or not code.replace("-", "").replace("_", "").isalnum():
-            raise ValidationError(
-                f"{code!r} is not a source name: use letters, digits, '-' and '_'", [("source", "code", "invalid")]
-            )
+        check_code(code, field="source")
         source = Source.objects.create(code=code, name=code)
         audit_record(actor=actor, action="registry.source.created", target=source, data={"code": code})
         notices.append(f"source {code!r} was not known and has been created")
@@ -497,8 +495,6 @@ class _ChunkWriter:
                 .values_list("person_id", flat=True)
             )
             if refresh:
-                from homeward.registry.services.persons import person_refresh_values
-
                 person_refresh_values(person_ids=sorted(refresh))
             ImportBatch.objects.filter(pk=batch.pk).update(
                 state=ImportBatch.State.DONE,
@@ -786,8 +782,6 @@ def _discard(batch: ImportBatch, actor: Any, *, error: str) -> None:
             if latest is not None and latest.superseded:
                 SourceRecord.objects.filter(pk=latest.pk).update(superseded=False)
         if reused:
-            from homeward.registry.services.persons import person_refresh_values
-
             person_refresh_values(person_ids=sorted(reused))
         ImportProblem.objects.filter(batch=batch).delete()
         ImportBatch.objects.filter(pk=batch.pk).update(
@@ -814,8 +808,7 @@ def registry_import_start(
         raise ValidationError(
             f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB", [("file", "size", "too large")]
         )
-    if not source_code or len(source_code) > 64 or not source_code.replace("-", "").replace("_", "").isalnum():
-        raise ValidationError("a source's short name uses letters, digits, '-' and '_'", [("source", "code", "")])
+    check_code(source_code, field="source")
     if mapping_text is not None:
         try:
             load_mapping(mapping_text, name=mapping_name or "mapping")

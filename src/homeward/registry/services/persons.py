@@ -41,6 +41,15 @@ def _user_id(actor: Any) -> int | None:
     return actor_of(actor).user_id
 
 
+def check_code(code: str, *, field: str) -> None:
+    """A short name of a source or an event: letters, digits, '-' and '_', at most 64 characters."""
+    if not code or len(code) > 64 or not code.replace("-", "").replace("_", "").isalnum():
+        raise ValidationError(
+            f"{code[:64]!r} is not a short name: use letters, digits, '-' and '_' (at most 64)",
+            [(field, code[:64], "invalid")],
+        )
+
+
 NO_SUCH_FIELD = "no such field on a person"
 ERASED = "this person's data has been erased"
 
@@ -270,8 +279,7 @@ def displacement_add(
 def event_save(
     *, actor: Any, code: str, label: str, start: PartialDate | None, end: PartialDate | None, qualifies: bool
 ) -> DisplacementEvent:
-    if not code or len(code) > 64 or not code.replace("-", "").replace("_", "").isalnum():
-        raise ValidationError("an event code uses letters, digits, '-' and '_'", [("code", code, "invalid")])
+    check_code(code, field="code")
     if start and end and end < start:
         raise ValidationError("the event ends before it starts", [("end", str(end), "before start")])
     with transaction.atomic():
@@ -303,6 +311,7 @@ def origin_region_set(*, actor: Any, unit_codes: list[str]) -> list[str]:
 
 
 def source_save(*, actor: Any, code: str, name: str, kind: str, country: str, trust: int) -> Source:
+    check_code(code, field="code")
     if kind not in Source.Kind.values:
         raise ValidationError("unknown kind of source", [("kind", kind, "invalid")])
     if not 1 <= trust <= 5:
@@ -519,13 +528,14 @@ def _close(actor: Any, request: SubjectRequest, *, outcome: str, exceptions: str
     )
 
 
-def _open_request(request_id: int, kind: str) -> SubjectRequest:
+def _open_request(request_id: int, kind: str | None) -> SubjectRequest:
+    """The request, locked, if it is still open (and of ``kind``, unless None)."""
     request = SubjectRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
         raise NotFoundError("request not found")
     if request.state != SubjectRequest.State.OPEN:
         raise ValidationError("this request is already closed", [("request", str(request_id), "closed")])
-    if request.kind != kind:
+    if kind is not None and request.kind != kind:
         raise ValidationError(f"this is a request of kind {request.kind}", [("request", str(request_id), "kind")])
     return request
 
@@ -545,11 +555,7 @@ def subject_request_refuse(*, actor: Any, request_id: int, reason: str) -> Subje
     if not reason.strip():
         raise ValidationError("a refusal states its reason", [("reason", "", "required")])
     with transaction.atomic():
-        request = SubjectRequest.objects.select_for_update().filter(pk=request_id).first()
-        if request is None:
-            raise NotFoundError("request not found")
-        if request.state != SubjectRequest.State.OPEN:
-            raise ValidationError("this request is already closed", [("request", str(request_id), "closed")])
+        request = _open_request(request_id, None)
         _close(actor, request, outcome=reason, refused=True)
     return request
 
