@@ -33,6 +33,12 @@ Registry:
   registry report|retry|imports|eligibility|event|origin-region|source|synth|export-person
                      import problems, held rows, eligibility settings, a synthetic community, access copies
 
+Record linkage (on files; no database needed):
+  link-file INPUT.csv --out CLUSTERS.csv [--pairs PAIRS.csv] [--model M.json] [--save-model M.json]
+                     one cluster per person: record_id, cluster_id for every record
+  link-evaluate CLUSTERS.csv TRUTH.csv
+                     pairwise precision, recall and F1, and cluster-level figures, against the truth
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar
@@ -60,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args[0] == "keys":
         return _keys(args[1:])
+    if args[0] in ("link-file", "link-evaluate"):
+        # Linkage on files needs no database and no keys: it runs before (and without) Django.
+        from homeward.linkage.commands import link_evaluate_command, link_file_command
+
+        try:
+            return (link_file_command if args[0] == "link-file" else link_evaluate_command)(args[1:])
+        except KeyboardInterrupt:
+            return 130
     if args[:2] == ["help", "--all"]:
         args = ["help"]
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "homeward.api",
     "homeward.gazetteer",
     "homeward.registry",
+    "homeward.linkage",
     "homeward.web",
 ]
 

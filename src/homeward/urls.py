@@ -10,6 +10,7 @@ urlpatterns = [
     path("audit/", include("homeward.audit.urls")),
     path("gazetteer/", include("homeward.gazetteer.urls")),
     path("registry/", include("homeward.registry.urls")),
+    path("linkage/", include("homeward.linkage.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/", api.urls),

@@ -53,6 +53,8 @@ class Cap(StrEnum):
     REGISTRY_IMPORT = "registry.import"
     REGISTRY_CONFIGURE = "registry.configure"
     REGISTRY_RIGHTS = "registry.rights"
+    LINKAGE_REVIEW = "linkage.review"
+    LINKAGE_RUN = "linkage.run"
 
 
 MATRIX: dict[Cap, frozenset[Role]] = {
@@ -74,6 +76,9 @@ MATRIX: dict[Cap, frozenset[Role]] = {
     Cap.REGISTRY_CONFIGURE: frozenset({Role.ADMIN}),
     # Data subjects' requests (access, restriction, erasure): the administrator acts as data protection officer.
     Cap.REGISTRY_RIGHTS: frozenset({Role.ADMIN}),
+    # Deciding whether two records are one person, and merging or splitting persons.
+    Cap.LINKAGE_REVIEW: frozenset({Role.ADMIN, Role.REGISTRAR, Role.REVIEWER}),
+    Cap.LINKAGE_RUN: frozenset({Role.ADMIN, Role.REGISTRAR}),
 }
 
 

@@ -11,12 +11,15 @@ typed in plain ASCII. Three forms serve search and matching:
   vowels and ``y`` dropped and doubled letters merged, for blocking and fuzzy look-ups.
 
 For people's names it also gives ``surname_root`` (Məmmədova, Мамедов, Mammadov -> ``mamad``) and
-``parse_full_name`` (given name, surname and patronymic from a full name in any order and script).
+``parse_full_name`` (given name, surname and patronymic from a full name in any order and script), and for
+record linkage ``given_root`` (a given name as compared), ``patronymic_root`` (the father's given name from
+"Əli oğlu", "Али кызы" or "Алиевич", as ``given_root`` gives it) and ``phonetic_key`` (a short blocking key).
 The shared reference is ``shared/reference/azerbaijani-names.md``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -173,9 +176,10 @@ def search_forms(text: str) -> tuple[str, str]:
     return fold(text), skeleton(text)
 
 
-# Surname endings, in folded form, longest first: Russianised (-ov/-ova, -yev/-yeva), native (-li/-lu),
-# Persian-style (-zadə), and Russian patronymic endings (-ovich/-ovna) that some records put in the surname.
-_SURNAME_ENDINGS = ("ovic", "avic", "ovna", "avna", "zada", "ova", "ava", "ov", "av", "li", "lu")
+# Surname endings, in folded form, longest first: Russianised (-ov/-ova, -yev/-yeva), native (-li/-lu, and
+# -ly, the Russian-derived Latin of -лы: Касумлы -> Kasumly), Persian-style (-zadə), and Russian patronymic
+# endings (-ovich/-ovna) that some records put in the surname.
+_SURNAME_ENDINGS = ("ovic", "avic", "ovna", "avna", "zada", "ova", "ava", "ov", "av", "li", "lu", "ly")
 # Words that mark a patronymic ("Əli oğlu": son of Əli), as they appear once folded.
 _PATRONYMIC_MARKERS = {"oglu", "ogli", "ogly", "oqlu", "gizi", "kizi", "kyzy", "gyzy", "kyzi", "qizi"}
 _RUSSIAN_PATRONYMIC = ("ovic", "avic", "ovna", "avna")  # -ович/-евич/-овна/-евна, folded
@@ -211,7 +215,9 @@ class ParsedName:
 
 def _is_surname(word: str) -> bool:
     folded = fold(word)
-    return any(folded.endswith(e) and len(folded) - len(e) >= 3 for e in ("ova", "ava", "ov", "av", "zada", "li", "lu"))
+    return any(
+        folded.endswith(e) and len(folded) - len(e) >= 3 for e in ("ova", "ava", "ov", "av", "zada", "li", "lu", "ly")
+    )
 
 
 def parse_full_name(text: str) -> ParsedName:
@@ -252,3 +258,169 @@ def parse_full_name(text: str) -> ParsedName:
         # of given name and surname is never evidence of a match on its own.
         return ParsedName(given=first, surname=last, patronymic=patronymic, sex_hint=sex)
     return ParsedName(patronymic=patronymic, sex_hint=sex)
+
+
+# Record linkage: comparison forms and a blocking key. They run on every distinct name of millions of
+# records, hence the caches (each about 50 MB when full, which takes 262,144 distinct names).
+_CACHE_SIZE = 1 << 18
+# What separates words for certain (fold makes a space of it) and the Cyrillic and Armenian letters that
+# latinize leaves as they are (not their combining marks, which fold removes).
+_SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a1-\u00a9\u00ab-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u2010-\u205e]+")
+_LEFT_UNREAD = re.compile(r"[\u0400-\u0482\u048a-\u052f\u0531-\u058f]")
+# The oğlu/qızı word of a patronymic once folded: oğlu, oglu, ogly, оглы (ogli), qızı, gizi, kyzy, кызы (kizi)...
+_MARKER = re.compile(r"o[gk]l[iuy]|[gk][iy]z[iy]")
+_JOINED_MARKER = re.compile(r"([a-z]{2,}?)(?:o[gk]l[iuy]|[gk][iy]z[iy])")
+# Russianised patronymic endings on a latinized word: -ович/-евич/-овна/-евна (latinized -oviç, -eviç, -ovna,
+# -evna), their Latin spellings (-ovich, -evich, -ovitch, -ovič, -ovic) and -yevich/-yevna after a vowel-final
+# name (Aliyevich). Russian writes -евич after a vowel (Алиевич, Мусаевич): the е is the glide, so stripping
+# -евич whole gives the name (Али, Муса) back, and before folding, so that Мусаевич keeps its final a.
+_RUSSIAN_PATRONYMIC_END = re.compile(r"(?:y?[eə]|o)v(?:i(?:tch|ch|ç|č|c)|n[aə])$")
+# Surname endings on a latinized word, longest first: -yev/-yeva, -ov/-ova and their Russian -ev/-eva
+# (Алиев -> aliev), -zadə, native -lı/-li/-lu/-lü with Russian-derived Latin -ly/-lyu (Касумлы -> Kasumly),
+# and the folded -av/-ava (a surname passed through fold).
+_KEY_SURNAME_ENDINGS = (
+    "yeva", "zadə", "zade", "zada", "ova", "eva", "ava", "yev", "lyu", "ov", "ev", "av", "lı", "li", "lu", "lü",
+    "ly",
+)  # fmt: skip
+_JOINED_OGLU = re.compile(r"([a-z]{3,}?)o[gk]l[iuy]")  # a surname in -oğlu (Məmmədoğlu), once folded
+# The velar and glottal consonants that renderings confuse with each other (see given_root).
+_VELARS = re.compile(r"([scz]?)[ghkx]+")
+_KEY_CLASSES = str.maketrans({"u": "i", "e": "a", "g": "k", "h": "k", "q": "k", "x": "k", "j": "c", "w": "v"})
+_KEY_DEVOICED = str.maketrans({"p": "b", "t": "d"})
+_KEY_CONSONANTS = 4
+_KEY_LENGTH = 12  # a bound for words that are no names (long runs of vowels)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _folded_letters(word: str) -> str:
+    """The letters of a word's fold (the functions below fold the same words and stems again and again)."""
+    return re.sub(r"[^a-z]+", "", fold(word))
+
+
+def _latin_words(text: str) -> list[tuple[str, str]]:
+    """The words of the latinized text that have letters, each with its folded letters.
+
+    Words are cut where ``fold`` would cut them for certain (spaces, punctuation), never where it would join
+    (combining marks), so that the first word's ``given_root`` is the text's. Cyrillic and Armenian letters
+    that latinize leaves (ё in Azerbaijani Cyrillic text) become spaces, as fold makes them: latinizing a
+    word a second time would read them by another table.
+    """
+    latin = _LEFT_UNREAD.sub(" ", latinize(text))
+    words = [(w, _folded_letters(w)) for w in _SEPARATORS.split(latin)]
+    return [(w, f) for w, f in words if f]
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def given_root(text: str) -> str:
+    """A given name as compared: the first word of its fold, with the reference's confusions merged.
+
+    ``Gülnarə``, ``Гюльнара``, ``Gyulnara``, ``Gulnara`` and ``Gulnare`` give ``hilnara``; ``İlham``,
+    ``Ильхам``, ``Ilkham`` give ``ilham``; ``Həsən``, ``Гасан``, ``Gasan`` give ``hasan``. It is a key to
+    compare, not to show. Only letters count ("" when there are none). The result is its own ``fold`` and
+    its own ``given_root``.
+    """
+    words = re.findall(r"[a-z]+", fold(text))
+    if not words:
+        return ""
+    # A y before the first vowel is dropped or added by renderings: Russian Е and Я begin with it but latinize
+    # gives e (Yeganə -> Егана -> egana), and the reference lists "y dropped or added" among the confusions.
+    word = re.sub(r"^y(?=[aiou])", "", words[0])
+    # ı is written y in Russian-derived Latin (Гасымов -> Gasymov) and й is written i (Guseinov/Guseynov):
+    # a y that is not a glide before a vowel is taken for the vowel i (fold has already dropped y between
+    # vowels), so Gusein/Guseyn/Hüseyn and Kasym/Kasim meet.
+    word = re.sub(r"y(?![aiou])", "i", word)
+    # ı ~ u (Qasımov -> Касумов, Kasumov in the reference's table): fold has made ı an i, so u is written i
+    # too (Qasım, Касум, Kasum -> hasim). This also meets ü ~ i (Füzuli/Физули); it costs rare pairs that
+    # differ only there (Rauf/Raif).
+    word = word.replace("u", "i")
+    # h ~ g (Russian г: Həsən -> Гасан) ~ x/kh (Russian х: İlham -> Ильхам) and q ~ k/g (Qasım -> Касум,
+    # Quliyev -> Гулиев): no rendering keeps these apart, so they are one letter, written h (and a run of
+    # them one h). After s, c and z it is written k: "sh", "ch" and "zh" would fold to other letters.
+    word = _VELARS.sub(lambda m: m.group(1) + ("k" if m.group(1) else "h"), word)
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def patronymic_root(text: str) -> str:
+    """The father's given name, as ``given_root`` gives it, from a patronymic in any form and script.
+
+    "Əli oğlu", "Əli qızı", "Али оглы", "Али кызы", "Ali ogly", "Ali kyzy", "Ali gizi", "Алиевич",
+    "Алиевна", "Aliyevich" and a bare "Əli" all give ``ali``; "Gasanovich" and "Гасановна" give ``hasan``.
+    The name is the word before oğlu/qızı, else a word with a Russian patronymic ending (without it), else
+    the first word; "" when there is no name.
+    """
+    words = _latin_words(text)
+    if not words:
+        return ""
+    markers = [i for i, (_, f) in enumerate(words) if _MARKER.fullmatch(f)]
+    if markers:
+        if markers[0] > 0:
+            return given_root(words[markers[0] - 1][0])
+        names = [w for i, (w, _) in enumerate(words) if i not in markers]
+        return given_root(names[0]) if names else ""
+    for word, _ in words:
+        ending = _RUSSIAN_PATRONYMIC_END.search(word)
+        if ending and len(_folded_letters(word[: ending.start()])) >= 2:
+            return given_root(word[: ending.start()])
+    joined = _JOINED_MARKER.fullmatch(words[0][1])  # "Əlioğlu" written as one word
+    return given_root(joined.group(1) if joined else words[0][0])
+
+
+def _key_root(word: str) -> str:
+    """The folded root of one latinized word: patronymic and surname endings removed."""
+    ending = _RUSSIAN_PATRONYMIC_END.search(word)
+    if ending and len(_folded_letters(word[: ending.start()])) >= 2:
+        return _folded_letters(word[: ending.start()])
+    folded = _folded_letters(word)
+    oglu = _JOINED_OGLU.fullmatch(folded)
+    if oglu:
+        return oglu.group(1)
+    for end in _KEY_SURNAME_ENDINGS:
+        if word.endswith(end):
+            # At least three letters stay, counted once folded so that every rendering counts alike.
+            stem = _folded_letters(word[: -len(end)])
+            if len(stem) >= 3:
+                return stem
+            break
+    return folded
+
+
+def _key_classes(root: str) -> str:
+    # y before a vowel is a glide that renderings drop or add (Yaqub/Якуб, Нигяр/Nigar; fold has already
+    # dropped it between vowels: Aliyev/Aliev); any other y is the vowel i, as in given_root: й written i
+    # (Guseynov/Guseinov, Heydər/Geidar) or ı written y (Гасымов -> Gasymov).
+    root = re.sub(r"y(?=[aiou])", "", root).replace("y", "i")
+    # Vowels in three classes, a (ə/a/e), i (i/ı/u/ü: Qasımov/Касумов, Füzuli/Физули) and o (o/ö), and
+    # consonants in the skeleton's classes (g/h/k/q/x, c/ç/j).
+    root = root.translate(_KEY_CLASSES)
+    # Russian spelling devoices b and d after a velar (Əkbər -> Акпер, Mehdi -> Мехти): beyond the reference's
+    # list, but common in Soviet records, and no two names differ only there.
+    root = re.sub(r"k[pt]", lambda m: m.group(0).translate(_KEY_DEVOICED), root)
+    root = re.sub(r"(.)\1+", r"\1", root)
+    consonants = 0
+    for i, ch in enumerate(root):
+        if ch not in "aio":
+            consonants += 1
+            if consonants == _KEY_CONSONANTS:
+                return root[: min(i + 1, _KEY_LENGTH)]
+    return root[:_KEY_LENGTH]
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def phonetic_key(text: str) -> str:
+    """A short blocking key for one name: every rendering of a name shares it, different names mostly don't.
+
+    The key of the first word (an oğlu/qızı word is skipped): its root without surname or Russian patronymic
+    endings (Məmmədova, Мамедов, Mammadov, Məmmədli, Məmmədzadə -> ``mamad``; Алиевич -> ``ali``), in
+    classes of confusable letters, vowels kept in three classes (so that Həsənov ``kasan`` and Hüseynov
+    ``kisain``, whose skeletons meet, stay apart), cut after the fourth consonant (Gülnarə -> ``kilnar``).
+    A given name and the surname made from it share a key (Məmməd, Məmmədov), as do male and female forms.
+    "" when the text has no letters the normaliser reads.
+    """
+    words = _latin_words(text)
+    names = [w for w, f in words if not _MARKER.fullmatch(f)] or [w for w, _ in words]
+    for word in names:
+        key = _key_classes(_key_root(word))
+        if key:
+            return key
+    return ""

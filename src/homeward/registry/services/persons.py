@@ -372,15 +372,17 @@ def eligibility_recompute(*, actor: Any, progress: Progress | None = None) -> di
         result = compute_generations(roots, edges)
         progress.advance(1, "comparing")
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, generation FROM {table(Person)}")  # noqa: S608
-            current = cursor.fetchall()
+            cursor.execute(f"SELECT id, generation, merged_into_id FROM {table(Person)}")  # noqa: S608
+            rows = cursor.fetchall()
+        current = [(pid, gen) for pid, gen, _merged in rows]
+        identities = sum(1 for _pid, _gen, merged in rows if merged is None)
         generation = result.generation
         changed = [(generation.get(pid), pid in generation, pid) for pid, gen in current if generation.get(pid) != gen]
         progress.advance(1, f"writing {len(changed):,} changes")
         if changed:
             _write_generations(changed)
         counts = {
-            "persons": len(current),
+            "persons": identities,
             "eligible": len(generation),
             "displaced": len(roots),
             "links": len(edges),

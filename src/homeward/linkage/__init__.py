@@ -1,0 +1,1 @@
+"""Record linkage: finding the source records that describe the same person."""

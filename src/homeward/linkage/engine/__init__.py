@@ -1,0 +1,1 @@
+"""Pure-Python linkage engine: no Django."""
