@@ -31,7 +31,7 @@ lint: .venv/.synced
 test: lint
 	scripts/test-deps
 	HOMEWARD_ENV=test $(RUN) pytest
-	scripts/test-postgres $(RUN) pytest -m "not own_database"
+	scripts/test-postgres $(RUN) pytest -m "not own_database and not database_free"
 
 format: .venv/.synced
 	$(RUN) ruff check --fix src tests benchmarks

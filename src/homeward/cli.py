@@ -33,7 +33,8 @@ Registry:
   registry report|retry|imports|eligibility|event|origin-region|source|synth|export-person
                      import problems, held rows, eligibility settings, a synthetic community, access copies
 
-Record linkage (on files; no database needed):
+Record linkage:
+  link [--retrain]   link every current source record into persons; uncertain pairs wait for review
   link-file INPUT.csv --out CLUSTERS.csv [--pairs PAIRS.csv] [--model M.json] [--save-model M.json]
                      one cluster per person: record_id, cluster_id for every record
   link-evaluate CLUSTERS.csv TRUTH.csv

@@ -22,6 +22,9 @@ from homeward.linkage.engine.evaluate import (
     read_truth,
 )
 
+# No database: run once, not again in the PostgreSQL pass.
+pytestmark = pytest.mark.database_free
+
 # Three persons: A has records 1, 2, 3; B has 4, 5; C has 6 alone. True pairs: 3 + 1 + 0 = 4.
 TRUTH = {"1": "A", "2": "A", "3": "A", "4": "B", "5": "B", "6": "C"}
 

@@ -15,6 +15,9 @@ from homeward.cli import main
 from homeward.linkage.engine.evaluate import evaluate, read_truth
 from tests.linkage.conftest import Community, cross_script_rows, partition, read_clusters, write_records
 
+# No database: run once, not again in the PostgreSQL pass.
+pytestmark = pytest.mark.database_free
+
 ENV_KEYS = ("DATABASE_URL", "HOMEWARD_KEYS", "HOMEWARD_KEY_FILE", "DJANGO_SETTINGS_MODULE", "HOMEWARD_ENV")
 
 

@@ -14,6 +14,9 @@ from homeward.linkage.engine.prepare import read_records
 from homeward.linkage.engine.run import bundled_model, link_records
 from homeward.synth.community import write_community
 
+# No database: run once, not again in the PostgreSQL pass.
+pytestmark = pytest.mark.database_free
+
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from homeward.core.names import detect_script
 from homeward.linkage.engine.prepare import INPUT_FIELDS
@@ -16,6 +16,7 @@ from homeward.registry.models import Person, Source, SourceRecord
 _COLUMNS = {
     "given_name": "given_name", "surname": "surname", "patronymic": "patronymic", "sex": "sex",
     "birth_date": "birth_date", "birth_place": "birth_place", "current_country": "current_country",
+    "current_city": "current_city",
 }  # fmt: skip
 
 
@@ -41,6 +42,11 @@ def linkage_records() -> tuple[pa.Table, dict[str, int]]:
         data["origin_settlement"].append(row[3] or row[4] or "")
         for name, value in zip(names, row[5:], strict=True):
             data[name].append("" if value is None else str(value))
+    # A field the engine compares but the registry's records do not hold as a column is passed empty.
+    count = len(person_of)
+    for values in data.values():
+        if not values and count:
+            values.extend([""] * count)
     table = pa.table({name: pa.array(values, pa.string()) for name, values in data.items()})
     return table, person_of
 
@@ -58,8 +64,18 @@ def latest_run() -> LinkageRun | None:
     return LinkageRun.objects.order_by("-id").first()
 
 
-def queue(*, state: str = "open") -> QuerySet[MatchCandidate]:
-    candidates = MatchCandidate.objects.all()
+def _shown(candidates: QuerySet[MatchCandidate], include_restricted: bool) -> QuerySet[MatchCandidate]:
+    """Pairs with a record of a restricted or erased person are for whoever handles data subjects' requests."""
+    if include_restricted:
+        return candidates
+    hidden = Q(person__restricted=True) | Q(person__erased_at__isnull=False)
+    return candidates.exclude(record_a__in=SourceRecord.objects.filter(hidden)).exclude(
+        record_b__in=SourceRecord.objects.filter(hidden)
+    )
+
+
+def queue(*, state: str = "open", include_restricted: bool = False) -> QuerySet[MatchCandidate]:
+    candidates = _shown(MatchCandidate.objects.all(), include_restricted)
     if state == "open":
         candidates = candidates.filter(state=MatchCandidate.State.PENDING)
     elif state == "deferred":
@@ -69,26 +85,47 @@ def queue(*, state: str = "open") -> QuerySet[MatchCandidate]:
     return candidates.order_by("-probability", "id")
 
 
-def queue_counts() -> dict[str, int]:
-    return {
-        "open": MatchCandidate.objects.filter(state=MatchCandidate.State.PENDING).count(),
-        "deferred": MatchCandidate.objects.filter(state=MatchCandidate.State.DEFERRED).count(),
-        "decided": MatchCandidate.objects.filter(
-            state__in=[MatchCandidate.State.ACCEPTED, MatchCandidate.State.REJECTED]
-        ).count(),
-    }
+def queue_counts(*, include_restricted: bool = False) -> dict[str, int]:
+    return {state: queue(state=state, include_restricted=include_restricted).count() for state in QUEUE_STATES}
 
 
-def next_candidate(after: MatchCandidate | None = None) -> MatchCandidate | None:
+QUEUE_STATES = ("open", "deferred", "decided")
+
+
+def next_candidate(after: MatchCandidate | None = None, *, include_restricted: bool = False) -> MatchCandidate | None:
     """The next pair waiting for a reviewer: the most probable first, then the deferred ones."""
     for state in (MatchCandidate.State.PENDING, MatchCandidate.State.DEFERRED):
-        found = MatchCandidate.objects.filter(state=state)
+        found = _shown(MatchCandidate.objects.filter(state=state), include_restricted)
         if after is not None:
             found = found.exclude(pk=after.pk)
         first = found.order_by("-probability", "id").first()
         if first is not None:
             return first
     return None
+
+
+def candidate_following(current_id: int, *, include_restricted: bool = False) -> MatchCandidate | None:
+    """The pair after ``current_id`` in the queue's order (a reviewer skipping it): the next waiting one, then
+    the deferred ones, then from the start again; None when no other pair is open."""
+    current = MatchCandidate.objects.filter(pk=current_id).first()
+    if current is None:
+        return next_candidate(include_restricted=include_restricted)
+    states = [MatchCandidate.State.PENDING, MatchCandidate.State.DEFERRED]
+    if current.state in states:
+        later = Q(probability__lt=current.probability) | Q(probability=current.probability, id__gt=current.pk)
+        found = _shown(MatchCandidate.objects.filter(later, state=current.state), include_restricted)
+        first = found.order_by("-probability", "id").first()
+        if first is not None:
+            return first
+        for state in states[states.index(MatchCandidate.State(current.state)) + 1 :]:
+            first = (
+                _shown(MatchCandidate.objects.filter(state=state), include_restricted)
+                .order_by("-probability", "id")
+                .first()
+            )
+            if first is not None:
+                return first
+    return next_candidate(after=current, include_restricted=include_restricted)
 
 
 SIDE_FIELDS = (
@@ -121,6 +158,4 @@ def candidate_decision(candidate: MatchCandidate) -> LinkDecision | None:
 
 
 def person_changes(person: Person) -> QuerySet[IdentityChange]:
-    from django.db.models import Q
-
     return IdentityChange.objects.filter(Q(person=person) | Q(other=person)).order_by("-id")

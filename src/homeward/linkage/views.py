@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from homeward.access.gates import require_capability
+from homeward.access.gates import require_capability, user_can
 from homeward.access.roles import Cap
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.linkage import selectors, services
@@ -27,6 +27,8 @@ FIELD_LABELS = {
     "given": gettext_lazy("Given name"), "surname": gettext_lazy("Surname (root)"),
     "patronymic": gettext_lazy("Father's name"), "birth": gettext_lazy("Birth date"), "sex": gettext_lazy("Sex"),
     "origin": gettext_lazy("Origin settlement"), "birth_place": gettext_lazy("Birth place"),
+    "country": gettext_lazy("Country of residence"), "city": gettext_lazy("City of residence"),
+    "document": gettext_lazy("Document number"),
 }  # fmt: skip
 LEVEL_LABELS = {
     "the same": gettext_lazy("the same"),
@@ -71,17 +73,18 @@ class SplitForm(forms.Form):
 @require_GET
 def queue_page(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "open")
-    if state not in ("open", "deferred", "decided"):
+    if state not in selectors.QUEUE_STATES:
         state = "open"
-    page = Paginator(selectors.queue(state=state).select_related("record_a", "record_b"), 50).get_page(
-        request.GET.get("page")
-    )
+    everyone = _sees_restricted(request)
+    page = Paginator(
+        selectors.queue(state=state, include_restricted=everyone).select_related("record_a", "record_b"), 50
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "linkage/queue.html",
         {
-            "page": page, "state": state, "counts": selectors.queue_counts(), "run": selectors.latest_run(),
-            "runs": selectors.runs()[:5], "query": f"state={state}",
+            "page": page, "state": state, "counts": selectors.queue_counts(include_restricted=everyone),
+            "run": selectors.latest_run(), "runs": selectors.runs()[:5], "query": f"state={state}",
         },
     )  # fmt: skip
 
@@ -89,7 +92,13 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.LINKAGE_REVIEW)
 @require_GET
 def next_page(request: HttpRequest) -> HttpResponse:
-    found = selectors.next_candidate()
+    everyone = _sees_restricted(request)
+    # "Next pair" on a pair's page skips that pair: the one after it in the queue.
+    after = request.GET.get("after", "")
+    if after.isdigit() and len(after) < 19:
+        found = selectors.candidate_following(int(after), include_restricted=everyone)
+    else:
+        found = selectors.next_candidate(include_restricted=everyone)
     if found is None:
         messages.success(request, _("No pair is waiting for review."))
         return redirect("linkage_queue")
@@ -105,6 +114,10 @@ def run_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("linkage_queue")
     return redirect("job_detail", job_id=job.pk)
+
+
+def _sees_restricted(request: HttpRequest) -> bool:
+    return user_can(request.user, Cap.REGISTRY_RIGHTS)
 
 
 def _candidate_or_404(request: HttpRequest, candidate_id: int) -> MatchCandidate:
@@ -155,7 +168,7 @@ def candidate_decide_view(request: HttpRequest, candidate_id: int) -> HttpRespon
             "defer": _("Deferred: the pair comes back after the others."),
         }[decision],
     )
-    following = selectors.next_candidate(after=candidate)
+    following = selectors.next_candidate(after=candidate, include_restricted=_sees_restricted(request))
     if following is None:
         return redirect("linkage_queue")
     return redirect("linkage_candidate", candidate_id=following.pk)

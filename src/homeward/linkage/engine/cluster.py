@@ -124,7 +124,10 @@ def cluster_pairs(
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
-        if mask[ra] & mask[rb] or _too_far(low, high, ra, rb, max_year_spread):
+        # The years rule keeps a dateless record from chaining people born far apart; a pair whose own two
+        # records both have a year has been weighed on those years by the model already.
+        dated = year_list[a] is not None and year_list[b] is not None
+        if mask[ra] & mask[rb] or (not dated and _too_far(low, high, ra, rb, max_year_spread)):
             refused += 1
             continue
         total, seen = (links[ra] or {}).get(rb, (0.0, 0.0))

@@ -25,6 +25,7 @@ import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.exceptions import SplinkException
 
 from homeward.linkage.engine.prepare import BlockRule, Prepared, add_block_keys, prepare
 
@@ -119,6 +120,19 @@ def _birth() -> Any:
     )
 
 
+def _document() -> Any:
+    return cl.CustomComparison(
+        output_column_name="document",
+        comparison_description="document number",
+        comparison_levels=[
+            cll.NullLevel("document"),
+            cll.ExactMatchLevel("document").configure(label_for_charts=SAME),
+            cll.JaroWinklerLevel("document", 0.9).configure(label_for_charts=NEARLY),
+            cll.ElseLevel().configure(label_for_charts=DIFFERENT),
+        ],
+    )
+
+
 def _exact(column: str, label: str, *, tf: bool = False) -> Any:
     exact: Any = cll.ExactMatchLevel(column).configure(label_for_charts=SAME)
     if tf:
@@ -143,12 +157,20 @@ PREDICT_BLOCKING = (
     BlockRule(("given_key", "surname_key", "birth_place"), missing="birth_year"),  # no birth date
     BlockRule(("given_key", "surname_key", "origin"), missing="birth_year"),  # no birth date
     BlockRule(("given_key", "patronymic_key", "birth_place"), missing="birth_year"),  # no date, new surname
+    BlockRule(("document",)),  # the same document number, whatever the names
 )
+# Near-certain pairs, for the share of matching pairs: the same names and full birth date, or the same
+# document number and birth year.
 DETERMINISTIC = (
-    BlockRule(("given", "surname", "patronymic", "birth_date")),
-    BlockRule(("given", "surname", "birth_date", "origin")),
+    BlockRule(("given", "surname", "birth_date")),
+    BlockRule(("document", "birth_year")),
 )
-TRAINING_BLOCKS = (("given_key", "surname_key", "patronymic_key"), ("birth_date", "sex"))
+# EM training: one rule of each group (the first that finds pairs), and the document numbers when there are.
+TRAINING_BLOCKS = (
+    (("given_key", "surname_key", "patronymic_key"), ("given_key", "surname_key", "birth_year")),
+    (("birth_date", "sex"), ("birth_date",)),
+    (("document",),),
+)
 # Every rule blocks on prepared key columns (``prepare.add_block_keys``), so no key can grow a block
 # beyond ``prepare.MAX_BLOCK`` records, whatever the data (100,000 copies of one person included).
 ALL_RULES = (*PREDICT_BLOCKING, *DETERMINISTIC)
@@ -184,6 +206,9 @@ def settings() -> SettingsCreator:
             # every relative from it, so agreeing on it says less than its rarity suggests.
             _exact("origin", "origin settlement"),
             _exact("birth_place", "birth place"),
+            # Where the person lives now: people move, but a rare country shared says something.
+            _exact("country", "country of residence", tf=True),
+            _document(),
         ],
         blocking_rules_to_generate_predictions=[b for rule in PREDICT_BLOCKING for b in _blocks(rule)],
         retain_intermediate_calculation_columns=False,
@@ -253,24 +278,44 @@ def new_linker(backend: Backend, prepared: pa.Table, model: Path | dict[str, Any
     return Linker(frame, loaded)
 
 
-def train(linker: Linker, *, records: int, seed: int = 42, step: Step | None = None) -> None:
+def train(
+    linker: Linker, *, records: int, seed: int = 42, step: Step | None = None, present: set[str] | None = None
+) -> None:
     """Unsupervised training: the prior from near-certain pairs, u by sampling, m by EM (capped pairs)."""
     say = step or (lambda message: None)
     say("estimating the share of matching pairs")
     linker.training.estimate_probability_two_random_records_match(
-        [b for rule in DETERMINISTIC for b in _blocks(rule)], recall=0.6
+        [b for rule in DETERMINISTIC for b in _blocks(rule)], recall=0.7
     )
     say("estimating how often values agree by chance (u)")
     linker.training.estimate_u_using_random_sampling(max_pairs=min(5e6, max(1e5, records * 5.0)), seed=seed)
-    for rule in TRAINING_BLOCKS:
-        say(f"estimating how often matches agree (m), blocked on {', '.join(rule)}")
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            # The rule's own columns (not its key column): EM then knows which comparisons the block fixes
-            # and leaves their m alone. ``max_pairs`` samples both sides, so crowded keys stay affordable.
-            block_on(*rule),
-            max_pairs=2e6,
-            estimate_without_term_frequencies=True,
-        )
+    prior = linker._settings_obj._probability_two_random_records_match
+    trained = 0
+    for choices in TRAINING_BLOCKS:
+        # The first rule of each group that finds pairs in these records (a file without patronymics
+        # trains on the names and the birth year instead).
+        for rule in choices:
+            if present is not None and not set(rule) <= present:
+                continue  # a column without any value (no document numbers in this file, say)
+            say(f"estimating how often matches agree (m), blocked on {', '.join(rule)}")
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    # The rule's own columns (not its key column): EM then knows which comparisons the block
+                    # fixes and leaves their m alone. ``max_pairs`` samples both sides, so crowded keys stay
+                    # affordable.
+                    block_on(*rule),
+                    max_pairs=2e6,
+                    estimate_without_term_frequencies=True,
+                )
+            except SplinkException as exc:
+                log.info("no training on %s: %s", rule, str(exc).splitlines()[0] if str(exc) else exc)
+                continue
+            trained += 1
+            break
+    if trained < 2:
+        raise SplinkException("too few agreeing pairs in these records to learn from")
+    # The share of matching pairs comes from the near-certain pairs, not from the EM blocks.
+    linker._settings_obj._probability_two_random_records_match = prior
 
 
 def model_json(linker: Linker) -> dict[str, Any]:

@@ -28,15 +28,17 @@ import pyarrow.csv as pacsv
 from homeward.core.names import detect_script, fold, given_root, patronymic_root, phonetic_key, skeleton, surname_root
 from homeward.core.partialdate import PartialDate
 
+# The person records file's fields that linkage compares (current_city and document_number are optional
+# columns of the registry's person records; a file without them links on the others).
 INPUT_FIELDS = (
     "record_id", "source", "given_name", "surname", "patronymic", "sex", "birth_date", "birth_place",
-    "origin_settlement", "current_country",
+    "origin_settlement", "current_country", "current_city", "document_number",
 )  # fmt: skip
 # The columns of the prepared table, in order (all strings but the birth date's parts).
 FEATURES = (
     "unique_id", "source", "given", "given_key", "surname", "surname_key", "given_as_surname",
     "surname_as_given", "name_pair_key", "patronymic", "patronymic_key", "sex", "birth_year", "birth_month",
-    "birth_day", "birth_date", "birth_place", "origin",
+    "birth_day", "birth_date", "birth_place", "origin", "country", "city", "document",
 )  # fmt: skip
 # Scripts the name normaliser reads; a name in another script is kept as written (folded) and reported.
 READ_SCRIPTS = frozenset({"Latn", "Cyrl", "Armn", "", "Zyyy"})
@@ -400,6 +402,9 @@ def prepare(records: pa.Table, *, unusable: Unusable | None = None) -> Prepared:
             "birth_date": full,
             "birth_place": place("birth_place"),
             "origin": place("origin_settlement"),
+            "country": _country(records["current_country"].combine_chunks()),
+            "city": place("current_city"),
+            "document": _map_unique(records["document_number"], _document, pa.string()),
         }
     )
     return Prepared(table=table, unusable=unusable, records=table.num_rows)
@@ -449,6 +454,18 @@ def add_block_keys(
                 f"block_{number}_missing", pc.if_else(lacking, key, pa.scalar(None, pa.string()))
             )
     return table
+
+
+def _document(text: str) -> str | None:
+    """A document number as compared: letters and digits only, upper case; None when too short to say much."""
+    kept = "".join(ch for ch in text.upper() if ch.isalnum())
+    return kept if len(kept) >= 4 else None
+
+
+def _country(column: pa.Array) -> pa.Array:
+    upper = pc.utf8_upper(pc.utf8_trim_whitespace(column))
+    valid = pc.match_substring_regex(upper, r"^[A-Z]{2}$")
+    return pc.if_else(pc.fill_null(valid, False), upper, pa.scalar(None, pa.string()))
 
 
 def _date_parts(text: str) -> list[int | None] | None:

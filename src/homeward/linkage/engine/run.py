@@ -189,7 +189,8 @@ def score_records(
     if model is None:
         moment = time.perf_counter()
         try:
-            m.train(linker, records=table.num_rows, seed=seed, step=lambda text: say(text, 0.15))
+            present = {c for c in table.column_names if table[c].null_count < table.num_rows}
+            m.train(linker, records=table.num_rows, seed=seed, step=lambda text: say(text, 0.15), present=present)
             trained = True
         except Exception as exc:  # Splink raises plain exceptions when data cannot train a model
             log.warning("training failed: %s", exc)
@@ -277,6 +278,8 @@ def evidence_for(scored: Scored, pairs: list[tuple[str, str]]) -> dict[tuple[str
                 label = level.get("label_for_charts") or level.get("sql_condition", "")
                 weight = float(row.get(f"mw_{name}") or 0.0) + float(row.get(f"mw_tf_adj_{name}") or 0.0)
             left, right = _values(row, name)
+            if name == "document":
+                left, right = "", ""  # a document number is not shown: its level says whether they agree
             items.append({"field": name, "level": label, "weight": round(weight, 2), "left": left, "right": right})
         out[(str(row["unique_id_l"]), str(row["unique_id_r"]))] = items
     return out

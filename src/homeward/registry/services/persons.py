@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -578,6 +578,11 @@ def person_restrict(*, actor: Any, request_id: int, restricted: bool = True) -> 
     return request
 
 
+# Other apps that keep copies of a person's values (the review queue's evidence, say) register a function
+# here at start-up; each is called with the person's source record ids inside the erasure's transaction.
+ERASURE_HOOKS: list[Callable[[list[int]], None]] = []
+
+
 def person_erase(
     *, actor: Any, request_id: int, exceptions: str = "", keep_eligibility: bool = False
 ) -> SubjectRequest:
@@ -589,6 +594,8 @@ def person_erase(
         person = Person.objects.select_for_update().get(pk=request.person_id)
         records = SourceRecord.objects.filter(person=person)
         count = records.count()
+        for hook in ERASURE_HOOKS:
+            hook(list(records.values_list("id", flat=True)))
         records.update(
             raw={}, given_name="", surname="", previous_surname="", patronymic="", sex="", birth_date=None,
             birth_place="", origin_text="", origin_settlement=None, current_country="", current_city="",

@@ -19,6 +19,7 @@ from homeward.core.progress import BarProgress
 from homeward.gazetteer.formats import write_lpf
 from homeward.gazetteer.models import AdminUnit, Settlement
 from homeward.gazetteer.services import gazetteer_import, security_assess
+from homeward.linkage.services import linkage_run
 from homeward.registry.services.imports import registry_import
 from homeward.registry.services.persons import eligibility_recompute, event_save, origin_region_set, source_save
 from homeward.synth.community import WAVES, write_source_extracts
@@ -106,6 +107,11 @@ class Command(BaseCommand):
                     f"demo registry: {code}: {outcome.rows:,} records, {outcome.created:,} new, "
                     f"{outcome.held:,} held for correction"
                 )
+        run = linkage_run(actor=actor, progress=BarProgress(unit="%"))
+        self.stdout.write(
+            f"demo linkage: {run.records:,} records, {run.merged:,} persons merged into others, "
+            f"{run.queued:,} pairs wait for review"
+        )
         counts = eligibility_recompute(actor=actor)
         self.stdout.write(
             f"demo registry: {counts['persons']:,} persons, {counts['eligible']:,} eligible "
