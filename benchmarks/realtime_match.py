@@ -71,7 +71,7 @@ def main() -> None:
     backend = m.Backend.duckdb()
     prepared = m.features(indexed).table
     linker = m.new_linker(backend, prepared, run.for_dialect(model, "duckdb"))
-    for column in ("given", "surname", "patronymic"):
+    for column in ("given", "surname", "patronymic", "country"):
         linker.table_management.compute_tf_table(column)
     left = list(linker._input_tables_dict.values())  # the registered records
     baseline_times = []

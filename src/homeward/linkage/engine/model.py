@@ -218,6 +218,9 @@ def settings() -> SettingsCreator:
     )
 
 
+DUCKDB_MEMORY = "1.5GB"
+
+
 @dataclass
 class Backend:
     """Where Splink runs: a DuckDB database (default) or a Spark session."""
@@ -225,7 +228,9 @@ class Backend:
     api: Any
 
     @classmethod
-    def duckdb(cls, *, threads: int | None = None, memory_limit: str | None = None) -> Backend:
+    def duckdb(cls, *, threads: int | None = None, memory_limit: str | None = DUCKDB_MEMORY) -> Backend:
+        """An in-process DuckDB database; beyond ``memory_limit`` it spills to temporary files, so that the
+        pairs of a large file do not crowd out the clustering that follows in the same process."""
         import duckdb
         from splink import DuckDBAPI
 
