@@ -231,10 +231,18 @@ class Backend:
     def duckdb(cls, *, threads: int | None = None, memory_limit: str | None = DUCKDB_MEMORY) -> Backend:
         """An in-process DuckDB database; beyond ``memory_limit`` it spills to temporary files, so that the
         pairs of a large file do not crowd out the clustering that follows in the same process."""
+        import atexit
+        import shutil
+        import tempfile
+
         import duckdb
         from splink import DuckDBAPI
 
         connection = duckdb.connect()
+        # Spilled pairs hold personal data: a private folder, removed when the process ends, not the cwd.
+        spill = tempfile.mkdtemp(prefix="homeward-duckdb-")
+        atexit.register(shutil.rmtree, spill, True)
+        connection.execute("SET temp_directory = ?", [spill])
         if threads:
             connection.execute(f"SET threads = {int(threads)}")
         if memory_limit:
