@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from homeward.access.roles import MATRIX, Cap, Role
 from homeward.audit.models import AuditEvent
@@ -27,6 +27,7 @@ from homeward.core.models import Job
 
 ROLE_VALUES = frozenset(r.value for r in Role)
 View = TypeVar("View", bound=Callable[..., HttpResponse])
+T = TypeVar("T")
 
 
 def user_roles(user: Any) -> frozenset[str]:
@@ -84,6 +85,14 @@ def session_passed_mfa(request: HttpRequest, totp: Any) -> bool:
         return False  # enrolled by an administrator: only a code entered at sign-in counts
     signed_in = [float(r.get("at", 0)) for r in records if r.get("method") == "password"]
     return bool(signed_in) and totp.created_at.timestamp() >= max(signed_in)
+
+
+def or_404(fetch: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A page's fetch through an access gate: not found (missing or not allowed) becomes a 404."""
+    try:
+        return fetch(*args, **kwargs)
+    except NotFoundError:
+        raise Http404 from None
 
 
 def audited_read(actor: Any, obj: Any, action: str, data: dict[str, Any] | None = None) -> None:

@@ -33,7 +33,6 @@ from homeward.linkage.engine.run import CLUSTER_FLOOR, evidence_for, score_recor
 from homeward.linkage.models import ChangedRecord, IdentityChange, LinkageRun, LinkDecision, MatchCandidate
 from homeward.linkage.selectors import linkage_records, registry_sources_once
 from homeward.registry.engine.family import parent_born_after_child
-from homeward.registry.engine.records import name_keys
 from homeward.registry.models import (
     Consent,
     Displacement,
@@ -43,11 +42,9 @@ from homeward.registry.models import (
     Person,
     SourceRecord,
     SubjectRequest,
-    ValueDecision,
 )
-from homeward.registry.selectors import VALUE_FIELDS
 from homeward.registry.services.bulk import db_datetime, insert_ignoring_duplicates, insert_rows, table
-from homeward.registry.services.persons import eligibility_update
+from homeward.registry.services.persons import eligibility_update, person_refresh_values
 
 log = logging.getLogger("homeward.linkage")
 
@@ -299,7 +296,7 @@ def _merge_many(merges: list[tuple[int, int]], who: Any, *, run: LinkageRun | No
     )
     _remap({other: survivor for survivor, other in final})
     survivors = sorted({survivor for survivor, _o in final})
-    refresh_persons(survivors)
+    person_refresh_values(person_ids=survivors)
     if len(final) <= 50:
         for change in changes:
             audit_record(
@@ -384,39 +381,6 @@ def _remap(mapping: dict[int, int]) -> None:
             f"WHERE id IN (SELECT old_id FROM linkage_remap)"
         )
         cursor.execute("DROP TABLE linkage_remap")
-
-
-def refresh_persons(person_ids: Iterable[int]) -> None:
-    """Best values of many persons at once: from their current records, most trusted source first, then the
-    newest; a reviewer's chosen value stays (as ``person_refresh_values`` does, in bulk)."""
-    ids = sorted(set(person_ids))
-    for start in range(0, len(ids), 2000):
-        part = ids[start : start + 2000]
-        decided = set(ValueDecision.objects.filter(person_id__in=part).values_list("person_id", "field"))
-        rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in (
-            SourceRecord.objects.filter(person_id__in=part, superseded=False)
-            .order_by("person_id", "-source__trust", "-id")
-            .values("person_id", *set(VALUE_FIELDS.values()))
-        ):
-            rows[row["person_id"]].append(row)
-        persons = list(Person.objects.filter(pk__in=part, erased_at__isnull=True))
-        for person in persons:
-            records = rows.get(person.pk, [])
-            for name, attr in VALUE_FIELDS.items():
-                if (person.pk, name) in decided:
-                    continue
-                value = next((r[attr] for r in records if r[attr] not in ("", None)), None)
-                setattr(person, attr, value if value is not None else (None if attr in _NULLABLE else ""))
-            person.given_folded, person.surname_folded, person.surname_skeleton = name_keys(
-                person.given_name, person.surname
-            )
-        Person.objects.bulk_update(
-            persons, [*VALUE_FIELDS.values(), "given_folded", "surname_folded", "surname_skeleton"], batch_size=500
-        )
-
-
-_NULLABLE = {"birth_date", "death_date", "origin_settlement_id"}
 
 
 def _processable(persons: Iterable[Person]) -> None:
@@ -559,7 +523,7 @@ def _move_records(record_ids: list[int], person_id: int, *, refresh: Iterable[in
             )  # fmt: skip
         if record.relation_to_head == HouseholdMember.Relation.HEAD:
             Household.objects.filter(pk=household.pk).update(head_id=person_id)
-    refresh_persons({person_id, *refresh})
+    person_refresh_values(person_ids={person_id, *refresh})
     _relink(record_ids)
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from homeward.access.gates import require_capability, user_can
+from homeward.access.gates import or_404, require_capability, user_can
 from homeward.access.roles import Cap
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.linkage import selectors, services
@@ -120,17 +120,10 @@ def _sees_restricted(request: HttpRequest) -> bool:
     return user_can(request.user, Cap.REGISTRY_RIGHTS)
 
 
-def _candidate_or_404(request: HttpRequest, candidate_id: int) -> MatchCandidate:
-    try:
-        return access_candidate_by_id(request.user, candidate_id)
-    except NotFoundError:
-        raise Http404 from None
-
-
 @require_capability(Cap.LINKAGE_REVIEW)
 @require_GET
 def candidate_page(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    candidate = _candidate_or_404(request, candidate_id)
+    candidate = or_404(access_candidate_by_id, request.user, candidate_id)
     sides = selectors.candidate_sides(candidate)
     return render(
         request,
@@ -147,7 +140,7 @@ def candidate_page(request: HttpRequest, candidate_id: int) -> HttpResponse:
 @require_capability(Cap.LINKAGE_REVIEW)
 @require_POST
 def candidate_decide_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    candidate = _candidate_or_404(request, candidate_id)
+    candidate = or_404(access_candidate_by_id, request.user, candidate_id)
     form = DecideForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose: same person, different persons, or later."))
@@ -177,7 +170,7 @@ def candidate_decide_view(request: HttpRequest, candidate_id: int) -> HttpRespon
 @require_capability(Cap.LINKAGE_REVIEW)
 @require_POST
 def candidate_revoke(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    candidate = _candidate_or_404(request, candidate_id)
+    candidate = or_404(access_candidate_by_id, request.user, candidate_id)
     try:
         services.decision_revoke(actor=request.user, candidate_id=candidate.pk)
         messages.success(request, _("The decision was taken back; the pair waits for review again."))
@@ -186,17 +179,10 @@ def candidate_revoke(request: HttpRequest, candidate_id: int) -> HttpResponse:
     return redirect("linkage_candidate", candidate_id=candidate.pk)
 
 
-def _person_or_404(request: HttpRequest, person_id: int) -> Any:
-    try:
-        return access_person_by_id(request.user, person_id, purpose="identity")
-    except NotFoundError:
-        raise Http404 from None
-
-
 @require_capability(Cap.LINKAGE_REVIEW)
 @require_GET
 def person_identity(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id)
+    person = or_404(access_person_by_id, request.user, person_id, purpose="identity")
     records = list(person.records.select_related("source").order_by("id"))
     form = SplitForm()
     cast(forms.ChoiceField, form.fields["records"]).choices = [(r.pk, str(r.pk)) for r in records]
@@ -210,7 +196,7 @@ def person_identity(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.LINKAGE_REVIEW)
 @require_POST
 def person_split_view(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id)
+    person = or_404(access_person_by_id, request.user, person_id, purpose="identity")
     form = SplitForm(request.POST)
     cast(forms.ChoiceField, form.fields["records"]).choices = [
         (str(r), str(r)) for r in person.records.values_list("id", flat=True)

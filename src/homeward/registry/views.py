@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from homeward.access.gates import require_capability, user_can
+from homeward.access.gates import or_404, require_capability, user_can
 from homeward.access.roles import Cap
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.core.partialdate import PartialDate
@@ -48,13 +48,6 @@ from homeward.registry.services.imports import (
     registry_import_start,
     registry_retry_held,
 )
-
-
-def _person_or_404(request: HttpRequest, person_id: int, purpose: str = "view") -> Any:
-    try:
-        return access_person_by_id(request.user, person_id, purpose=purpose)
-    except NotFoundError:
-        raise Http404 from None
 
 
 def _fail(request: HttpRequest, exc: ValidationError) -> None:
@@ -117,7 +110,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.REGISTRY_VIEW)
 @require_GET
 def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id)
+    person = or_404(access_person_by_id, request.user, person_id)
     return render(
         request,
         "registry/person_detail.html",
@@ -143,7 +136,7 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_VIEW)
 @require_GET
 def person_tree(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="family tree")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="family tree")
     try:
         up = max(1, min(int(request.GET.get("up", 3)), 8))
         down = max(1, min(int(request.GET.get("down", 3)), 8))
@@ -160,7 +153,7 @@ def person_tree(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def person_choose(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="edit")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="edit")
 
     def act(data: dict[str, Any]) -> None:
         person_services.person_choose_value(
@@ -175,7 +168,7 @@ def person_choose(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def person_link(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="edit")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="edit")
 
     def act(data: dict[str, Any]) -> None:
         role, other = data["role"], data["relative"]
@@ -191,7 +184,7 @@ def person_link(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def person_unlink(request: HttpRequest, person_id: int, link_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="edit")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="edit")
     if not Kinship.objects.filter(Q(parent=person) | Q(child=person), pk=link_id).exists():
         raise Http404
     try:
@@ -205,7 +198,7 @@ def person_unlink(request: HttpRequest, person_id: int, link_id: int) -> HttpRes
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def person_consent(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="consent")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="consent")
 
     def act(data: dict[str, Any]) -> None:
         person_services.consent_record(actor=request.user, person_id=person.pk, **data)
@@ -216,7 +209,7 @@ def person_consent(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_EDIT)
 @require_POST
 def consent_withdraw(request: HttpRequest, person_id: int, consent_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="consent")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="consent")
     if not person.consents.filter(pk=consent_id).exists():
         raise Http404
     person_services.consent_withdraw(actor=request.user, consent_id=consent_id)
@@ -263,17 +256,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/import_list.html", {"form": form, "page": page, "query": ""})
 
 
-def _batch_or_404(request: HttpRequest, batch_id: int) -> Any:
-    try:
-        return access_batch_by_id(request.user, batch_id)
-    except NotFoundError:
-        raise Http404 from None
-
-
 @require_capability(Cap.REGISTRY_IMPORT)
 @require_GET
 def import_page(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = _batch_or_404(request, batch_id)
+    batch = or_404(access_batch_by_id, request.user, batch_id)
     problems = Paginator(batch.problems.order_by("row_number", "id"), 100).get_page(request.GET.get("page"))
     return render(
         request,
@@ -290,7 +276,7 @@ class _Echo:
 @require_capability(Cap.REGISTRY_IMPORT)
 @require_GET
 def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = _batch_or_404(request, batch_id)
+    batch = or_404(access_batch_by_id, request.user, batch_id)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in selectors.problem_report_rows(batch)), content_type="text/csv"
@@ -302,7 +288,7 @@ def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_IMPORT)
 @require_POST
 def import_retry(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = _batch_or_404(request, batch_id)
+    batch = or_404(access_batch_by_id, request.user, batch_id)
     try:
         outcome = registry_retry_held(actor=request.user, batch_id=batch.pk)
         for notice in outcome.notices:
@@ -330,7 +316,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.REGISTRY_RIGHTS)
 @require_POST
 def request_open(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="subject request")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="subject request")
     form = SubjectRequestForm(request.POST)
     if form.is_valid():
         try:
@@ -343,20 +329,13 @@ def request_open(request: HttpRequest, person_id: int) -> HttpResponse:
     return redirect("person_detail", person_id=person.pk)
 
 
-def _request_or_404(request: HttpRequest, request_id: int) -> SubjectRequest:
-    try:
-        return access_subject_request_by_id(request.user, request_id)
-    except NotFoundError:
-        raise Http404 from None
-
-
 @require_capability(Cap.REGISTRY_RIGHTS)
 @require_GET
 def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
-    subject = _request_or_404(request, request_id)
+    subject = or_404(access_subject_request_by_id, request.user, request_id)
     export = None
     if subject.kind == SubjectRequest.Kind.ACCESS:
-        export = selectors.person_export(_person_or_404(request, subject.person_id, purpose="export"))
+        export = selectors.person_export(or_404(access_person_by_id, request.user, subject.person_id, purpose="export"))
     return render(
         request,
         "registry/request_detail.html",
@@ -367,7 +346,7 @@ def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_RIGHTS)
 @require_GET
 def person_export_json(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="export")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="export")
     body = json.dumps(selectors.person_export(person), ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
@@ -377,14 +356,14 @@ def person_export_json(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_capability(Cap.REGISTRY_RIGHTS)
 @require_GET
 def person_export_page(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _person_or_404(request, person_id, purpose="export")
+    person = or_404(access_person_by_id, request.user, person_id, purpose="export")
     return render(request, "registry/person_export.html", {"person": person, "export": selectors.person_export(person)})
 
 
 @require_capability(Cap.REGISTRY_RIGHTS)
 @require_POST
 def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
-    subject = _request_or_404(request, request_id)
+    subject = or_404(access_subject_request_by_id, request.user, request_id)
     form = CloseRequestForm(request.POST)
     action = request.POST.get("action", "")
     if not form.is_valid():
@@ -395,7 +374,7 @@ def request_close(request: HttpRequest, request_id: int) -> HttpResponse:
         if action == "refuse":
             person_services.subject_request_refuse(actor=request.user, request_id=subject.pk, reason=outcome)
         elif subject.kind == SubjectRequest.Kind.ACCESS:
-            person = _person_or_404(request, subject.person_id, purpose="export")
+            person = or_404(access_person_by_id, request.user, subject.person_id, purpose="export")
             person_services.subject_access_fulfil(
                 actor=request.user, request_id=subject.pk, export=selectors.person_export(person)
             )

@@ -21,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from homeward.linkage.engine import model as m
-from homeward.linkage.engine.prepare import MAX_BLOCK, prepare
+from homeward.linkage.engine.prepare import INPUT_FIELDS, MAX_BLOCK, prepare
 
 Row = dict[str, Any]
 
@@ -256,7 +256,7 @@ class RealtimeMatcher:
     def match(self, record: dict[str, Any], *, threshold: float = m.REVIEW) -> list[Match]:
         """The linked records that may be the same person as ``record`` (the person records fields), most
         probable first."""
-        table = pa.table({k: pa.array([str(record.get(k) or "")], pa.string()) for k in _INPUT})
+        table = pa.table({k: pa.array([str(record.get(k) or "")], pa.string()) for k in INPUT_FIELDS})
         row = prepare(table).table.to_pylist()[0]
         out = []
         for position in self.candidates(row):
@@ -269,12 +269,6 @@ class RealtimeMatcher:
                 out.append(Match(other["unique_id"], probability, weight, evidence))
         out.sort(key=lambda found: (-found.match_probability, found.record_id))
         return out
-
-
-_INPUT = (
-    "record_id", "source", "given_name", "surname", "patronymic", "sex", "birth_date", "birth_place",
-    "origin_settlement", "current_country", "current_city", "document_number",
-)  # fmt: skip
 
 
 def _comparison(data: dict[str, Any]) -> _Comparison:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,38 +55,35 @@ NO_SUCH_FIELD = "no such field on a person"
 ERASED = "this person's data has been erased"
 
 
-def _ranked_records(person_id: int) -> list[SourceRecord]:
-    """Current records of a person, most trusted source first, then newest."""
-    return list(
-        SourceRecord.objects.filter(person_id=person_id, superseded=False)
-        .select_related("source")
-        .order_by("-source__trust", "-id")
-    )
-
-
-def _record_value(record: SourceRecord, name: str) -> Any:
-    value = getattr(record, VALUE_FIELDS[name])
-    return "" if value is None else value
-
-
 def person_refresh_values(*, person_ids: Iterable[int]) -> None:
-    """Recompute best values from current records (a reviewer's decision on a field wins). In the caller's
-    transaction: used by imports and linkage, which audit their own work."""
-    for person_id in person_ids:
-        person = Person.objects.filter(pk=person_id).first()
-        if person is None or person.erased_at is not None:
-            continue
-        records = _ranked_records(person_id)
-        decided = {d.field for d in ValueDecision.objects.filter(person_id=person_id)}
-        for name, attr in VALUE_FIELDS.items():
-            if name in decided:
-                continue
-            value = next((_record_value(r, name) for r in records if _record_value(r, name) not in ("", None)), None)
-            setattr(person, attr, value if value is not None else ("" if attr not in _NULLABLE else None))
-        person.given_folded, person.surname_folded, person.surname_skeleton = name_keys(
-            person.given_name, person.surname
+    """Recompute best values from current records: the most trusted source first, then the newest; a
+    reviewer's decision on a field wins. Many persons at once (imports and linkage merge thousands). In the
+    caller's transaction: used by imports and linkage, which audit their own work."""
+    ids = sorted(set(person_ids))
+    for start in range(0, len(ids), 2000):
+        part = ids[start : start + 2000]
+        decided = set(ValueDecision.objects.filter(person_id__in=part).values_list("person_id", "field"))
+        rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in (
+            SourceRecord.objects.filter(person_id__in=part, superseded=False)
+            .order_by("person_id", "-source__trust", "-id")
+            .values("person_id", *set(VALUE_FIELDS.values()))
+        ):
+            rows[row["person_id"]].append(row)
+        persons = list(Person.objects.filter(pk__in=part, erased_at__isnull=True))
+        for person in persons:
+            records = rows.get(person.pk, [])
+            for name, attr in VALUE_FIELDS.items():
+                if (person.pk, name) in decided:
+                    continue
+                value = next((r[attr] for r in records if r[attr] not in ("", None)), None)
+                setattr(person, attr, value if value is not None else (None if attr in _NULLABLE else ""))
+            person.given_folded, person.surname_folded, person.surname_skeleton = name_keys(
+                person.given_name, person.surname
+            )
+        Person.objects.bulk_update(
+            persons, [*VALUE_FIELDS.values(), "given_folded", "surname_folded", "surname_skeleton"], batch_size=500
         )
-        person.save()
 
 
 _NULLABLE = {"birth_date", "death_date", "origin_settlement_id"}
