@@ -257,7 +257,7 @@ def test_a_model_in_spark_sql_links_on_duckdb_as_the_original(community_3k: Comm
     assert any("jaro_winkler(" in condition for condition in conditions)
     assert not any("jaro_winkler_similarity" in condition for condition in conditions)
     assert all('"' not in rule["blocking_rule"] for rule in spark["blocking_rules_to_generate_predictions"])
-    assert for_dialect(shipped, "duckdb") is shipped
+    assert for_dialect(shipped, "duckdb") == shipped
     records = read_records(community_3k.records)
     original = link_records(records, model=shipped)
     translated = link_records(records, model=spark)  # back to DuckDB's SQL on the way in
@@ -614,3 +614,83 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(
 def _fallbacks(notices: list[str]) -> list[str]:
     """Notices that the shipped model was used instead of one trained on the file."""
     return [n for n in notices if "ships with" in n or "shipped" in n]
+
+
+def test_a_saved_model_blocks_with_this_versions_rules() -> None:
+    """Blocking rules name key columns by position: an older model's rules would block on other keys."""
+    older = bundled_model()
+    older["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": 'l."block_3" = r."block_3"', "sql_dialect": "duckdb"}
+    ]
+    rules = [rule["blocking_rule"] for rule in for_dialect(older, "duckdb")["blocking_rules_to_generate_predictions"]]
+    assert rules == [rule["blocking_rule"] for rule in bundled_model()["blocking_rules_to_generate_predictions"]]
+    assert len(rules) > 1
+
+
+def _person(record_id: str, **values: str) -> dict[str, str]:
+    return dict.fromkeys(FIELDS, "") | {"record_id": record_id, "source": "s"} | values
+
+
+def test_document_numbers_with_two_digits_swapped_meet_whatever_the_names(community_3k: Community) -> None:
+    one = _person("doc-1", given_name="Holly", surname="Sherriff", birth_date="1998-03-09", document_number="5260793")
+    other = _person("doc-2", given_name="Holly", surname="Rieman", birth_date="1975-12-21", document_number="5260739")
+    stranger = _person(
+        "doc-3", given_name="Holly", surname="Rieman", birth_date="1975-12-21", document_number="7777777"
+    )
+    rows = [*read_rows(community_3k.records), one, other, stranger]
+    scored = run.score_records(records_table(rows), model=bundled_model(), floor=1e-9)
+    pairs = {
+        frozenset((a, b))
+        for a, b in zip(scored.pairs["record_id_l"].to_pylist(), scored.pairs["record_id_r"].to_pylist(), strict=True)
+    }
+    # No name key, date or place joins the first two: only the document number's digits, in another order.
+    assert frozenset(("doc-1", "doc-2")) in pairs
+    assert frozenset(("doc-1", "doc-3")) not in pairs
+
+
+def test_the_city_of_residence_is_evidence(community_3k: Community) -> None:
+    base = {"given_name": "Ramil", "surname": "Qasımov", "sex": "M", "birth_date": "1987", "current_country": "RU"}
+    rows = [
+        *read_rows(community_3k.records),
+        _person("city-1", **base, current_city="Yekaterinburg"),
+        _person("city-2", **base, current_city="Екатеринбург"),
+        _person("city-3", **base, current_city="Saratov"),
+    ]
+    scored = run.score_records(records_table(rows), model=bundled_model(), floor=1e-9)
+    probability = {
+        frozenset((a, b)): p
+        for a, b, p in zip(
+            scored.pairs["record_id_l"].to_pylist(),
+            scored.pairs["record_id_r"].to_pylist(),
+            scored.pairs["match_probability"].to_pylist(),
+            strict=True,
+        )
+    }
+    # The same city in two scripts raises the pair above the one whose cities differ.
+    assert probability[frozenset(("city-1", "city-2"))] > probability[frozenset(("city-1", "city-3"))]
+
+
+def test_chance_agreement_leaves_out_the_matches_among_random_pairs() -> None:
+    from homeward.linkage.engine import model as m
+
+    saved = bundled_model()
+    for comparison in saved["comparisons"]:
+        if comparison["output_column_name"] == "document":
+            for level, (m_value, u_value) in zip(
+                [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")],
+                [(0.9, 2e-4), (0.05, 1e-4), (0.05, 1 - 3e-4)],
+                strict=True,
+            ):
+                level["m_probability"], level["u_probability"] = m_value, u_value
+    table = m.features(records_table([_person("a", given_name="Ali"), _person("b", given_name="Vali")])).table
+    linker = m.new_linker(m.Backend.duckdb(), table, for_dialect(saved, "duckdb"))
+    m._discount_matches_in_u(linker, 1e-4)
+    document = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "document")
+    same, nearly, different = [level.u_probability for level in document.comparison_levels if not level.is_null_level]
+    # u' = (u - prior * m) / (1 - prior), renormalised: 2e-4 - 0.9e-4 = 1.1e-4; 1e-4 - 0.05e-4 = 0.95e-4.
+    assert same == pytest.approx(1.1e-4, rel=1e-3)
+    assert nearly == pytest.approx(0.95e-4, rel=1e-3)
+    assert same + nearly + different == pytest.approx(1.0)
+    # A level that random pairs agree on no more often than matches would is kept above its floor.
+    m._discount_matches_in_u(linker, 0.5)
+    assert document.comparison_levels[1].u_probability > 0

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from homeward.core.memory import collector_paused
 
 
+@collector_paused  # millions of small links, and no cycles
 def cluster_pairs(
     record_ids: pa.Array,
     sources: pa.Array,
@@ -57,11 +61,16 @@ def cluster_pairs(
     high: list[int | None] = list(year_list)
     # Between two clusters: the sum and the number of scored pairs that join them (average linkage).
     links: list[dict[int, list[float]] | None] = [None] * count
-    table = pa.table({"l": left, "r": right, "p": probability}).sort_by(
+    table = pa.table({"l": left, "r": right, "p": probability})
+    # A weak pair counts only between two clusters being joined, and a record joins a cluster only through a
+    # pair at the threshold: pairs with a record that has no such pair can never count, and are left out.
+    strong = table.filter(pc.greater_equal(table["p"], threshold))
+    joinable = pc.unique(pa.chunked_array([*strong["l"].chunks, *strong["r"].chunks], type=table["l"].type))
+    table = table.filter(pc.and_(pc.is_in(table["l"], joinable), pc.is_in(table["r"], joinable))).sort_by(
         [("p", "descending"), ("l", "ascending"), ("r", "ascending")]
     )
-    ls = [position[a] for a in table["l"].to_pylist()]
-    rs = [position[b] for b in table["r"].to_pylist()]
+    ls = pc.index_in(table["l"], value_set=ids).to_pylist()
+    rs = pc.index_in(table["r"], value_set=ids).to_pylist()
     ps = table["p"].to_pylist()
     for a, b, p in zip(ls, rs, ps, strict=True):
         for one, other in ((a, b), (b, a)):

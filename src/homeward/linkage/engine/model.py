@@ -157,7 +157,10 @@ PREDICT_BLOCKING = (
     BlockRule(("given_key", "surname_key", "birth_place"), missing="birth_year"),  # no birth date
     BlockRule(("given_key", "surname_key", "origin"), missing="birth_year"),  # no birth date
     BlockRule(("given_key", "patronymic_key", "birth_place"), missing="birth_year"),  # no date, new surname
-    BlockRule(("document",)),  # the same document number, whatever the names
+    BlockRule(("given_key", "surname_key", "city"), missing="birth_year"),  # no date, no birth place
+    BlockRule(("patronymic_key", "birth_date")),  # a new surname and a misspelt given name
+    BlockRule(("birth_date", "city")),  # both names misspelt or changed
+    BlockRule(("document_key",)),  # the same document number (digits swapped or not), whatever the names
 )
 # Near-certain pairs, for the share of matching pairs: the same names and full birth date, or the same
 # document number and birth year.
@@ -208,6 +211,7 @@ def settings() -> SettingsCreator:
             _exact("birth_place", "birth place"),
             # Where the person lives now: people move, but a rare country shared says something.
             _exact("country", "country of residence", tf=True),
+            _exact("city", "city of residence", tf=True),
             _document(),
         ],
         blocking_rules_to_generate_predictions=[b for rule in PREDICT_BLOCKING for b in _blocks(rule)],
@@ -303,6 +307,13 @@ def train(
     say("estimating how often values agree by chance (u)")
     linker.training.estimate_u_using_random_sampling(max_pairs=min(5e6, max(1e5, records * 5.0)), seed=seed)
     prior = linker._settings_obj._probability_two_random_records_match
+    if present is not None and "document" in present:
+        # Document numbers are a person's own: where a file has them, EM can tell a namesake relative from the
+        # same person, and learns how often a match's birth dates lie years apart instead of taking it as set.
+        for comparison in linker._settings_obj.comparisons:
+            if comparison.output_column_name == "birth":
+                for level in comparison.comparison_levels:
+                    level._fix_m_probability = False
     trained = 0
     for choices in TRAINING_BLOCKS:
         # The first rule of each group that finds pairs in these records (a file without patronymics
@@ -329,6 +340,35 @@ def train(
         raise SplinkException("too few agreeing pairs in these records to learn from")
     # The share of matching pairs comes from the near-certain pairs, not from the EM blocks.
     linker._settings_obj._probability_two_random_records_match = prior
+    _discount_matches_in_u(linker, prior)
+
+
+# How far the correction below may lower a level's chance agreement (a factor of 100: 6.6 bits at most).
+U_FLOOR_FACTOR = 0.01
+
+
+def _discount_matches_in_u(linker: Linker, prior: float) -> None:
+    """Random pairs are not all non-matches: a share ``prior`` of them match, and agree on a level as often as
+    matches do (m). Sampling counts those agreements as chance ones, which in a small file (a few thousand
+    records, where one pair in a few thousand matches) makes the most telling levels (the same document
+    number, the same full birth date) look far commoner by chance than they are. The expected matching share
+    is taken back out of u: u' = (u - prior * m) / (1 - prior), kept above a floor, the levels renormalised.
+    In a large file the prior is tiny and this changes nothing."""
+    for comparison in linker._settings_obj.comparisons:
+        levels = [level for level in comparison.comparison_levels if not level.is_null_level]
+        if any(level._fix_u_probability for level in levels):
+            continue
+        u = [level.u_probability for level in levels]
+        m = [level.m_probability for level in levels]
+        if any(value is None for value in u) or any(value is None for value in m):
+            continue
+        corrected = [
+            max((ui - prior * mi) / (1 - prior), ui * U_FLOOR_FACTOR)  # type: ignore[operator]
+            for ui, mi in zip(u, m, strict=True)
+        ]
+        total = sum(corrected)
+        for level, value in zip(levels, corrected, strict=True):
+            level.u_probability = value / total
 
 
 def model_json(linker: Linker) -> dict[str, Any]:

@@ -39,6 +39,7 @@ FEATURES = (
     "unique_id", "source", "given", "given_key", "surname", "surname_key", "given_as_surname",
     "surname_as_given", "name_pair_key", "patronymic", "patronymic_key", "sex", "birth_year", "birth_month",
     "birth_day", "birth_date", "birth_place", "origin", "country", "city", "document",
+    "document_key",
 )  # fmt: skip
 # Scripts the name normaliser reads; a name in another script is kept as written (folded) and reported.
 READ_SCRIPTS = frozenset({"Latn", "Cyrl", "Armn", "", "Zyyy"})
@@ -382,6 +383,7 @@ def prepare(records: pa.Table, *, unusable: Unusable | None = None) -> Prepared:
         return _map_unique(records[name], lambda t: skeleton(t) or None if t else None, pa.string())
 
     source = records["source"].combine_chunks()
+    document = _map_unique(records["document_number"], _document, pa.string())
     table = pa.table(
         {
             "unique_id": ids,
@@ -404,7 +406,9 @@ def prepare(records: pa.Table, *, unusable: Unusable | None = None) -> Prepared:
             "origin": place("origin_settlement"),
             "country": _country(records["current_country"].combine_chunks()),
             "city": place("current_city"),
-            "document": _map_unique(records["document_number"], _document, pa.string()),
+            "document": document,
+            # The same characters in any order: numbers with two digits swapped still meet.
+            "document_key": _map_unique(document, lambda t: "".join(sorted(t)), pa.string()),
         }
     )
     return Prepared(table=table, unusable=unusable, records=table.num_rows)

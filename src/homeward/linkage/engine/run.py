@@ -74,37 +74,40 @@ _FUNCTIONS = {
 
 
 def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
-    """A saved model with its SQL rewritten for ``dialect`` ("duckdb" or "spark").
+    """A saved model with its SQL rewritten for ``dialect`` ("duckdb" or "spark"), and this version's blocking.
 
     Splink takes a saved model's conditions as written, whatever backend it is loaded into: a model saved on
     DuckDB quotes its columns with double quotes, which Spark reads as string literals (every level would
-    silently compare two constants), and names its similarity functions differently.
+    silently compare two constants), and names its similarity functions differently. Blocking is not learned,
+    and its rules name key columns by position (``block_7``): a model saved by an earlier version would
+    otherwise block on other keys than it says, so the rules are always today's.
     """
-    source = str(model.get("sql_dialect") or "duckdb")
-    if source == dialect:
-        return model
-    import sqlglot
-
-    def rewrite(sql: str) -> str:
-        if sql.strip().upper() == "ELSE":
-            return sql
-        for key, name in _FUNCTIONS.get(source, {}).items():
-            sql = re.sub(rf"\b{name}\s*\(", f"__homeward_{key}__(", sql, flags=re.IGNORECASE)
-        sql = str(sqlglot.transpile(sql, read=source, write=dialect)[0])
-        for key, name in _FUNCTIONS.get(dialect, {}).items():
-            sql = re.sub(rf"__homeward_{key}__\(", f"{name}(", sql, flags=re.IGNORECASE)
-        return sql
-
     converted = json.loads(json.dumps(model))
+    converted["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": rule["blocking_rule"], "sql_dialect": dialect}
+        for rule in m.settings().create_settings_dict("duckdb")["blocking_rules_to_generate_predictions"]
+    ]
+    source = str(model.get("sql_dialect") or "duckdb")
     converted["sql_dialect"] = dialect
     for comparison in converted.get("comparisons", []):
         for level in comparison.get("comparison_levels", []):
-            level["sql_condition"] = rewrite(level["sql_condition"])
-    for rule in converted.get("blocking_rules_to_generate_predictions", []):
-        if isinstance(rule, dict):
-            rule["blocking_rule"] = rewrite(rule["blocking_rule"])
-            rule["sql_dialect"] = dialect
+            level["sql_condition"] = _rewrite(level["sql_condition"], source, dialect)
+    for rule in converted["blocking_rules_to_generate_predictions"]:
+        rule["blocking_rule"] = _rewrite(rule["blocking_rule"], "duckdb", dialect)
     return dict(converted)
+
+
+def _rewrite(sql: str, source: str, dialect: str) -> str:
+    if source == dialect or sql.strip().upper() == "ELSE":
+        return sql
+    import sqlglot
+
+    for key, name in _FUNCTIONS.get(source, {}).items():
+        sql = re.sub(rf"\b{name}\s*\(", f"__homeward_{key}__(", sql, flags=re.IGNORECASE)
+    sql = str(sqlglot.transpile(sql, read=source, write=dialect)[0])
+    for key, name in _FUNCTIONS.get(dialect, {}).items():
+        sql = re.sub(rf"__homeward_{key}__\(", f"{name}(", sql, flags=re.IGNORECASE)
+    return sql
 
 
 def _short(exc: Exception) -> str:

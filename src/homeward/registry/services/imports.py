@@ -10,7 +10,6 @@ value) and never silently dropped. Family links are made after every row is in, 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_noop
 from homeward.audit.services import actor_of, audit_record
 from homeward.core.crypto import encrypt_value
 from homeward.core.errors import NotFoundError, ValidationError
+from homeward.core.memory import collector_paused
 from homeward.core.names import fold
 from homeward.core.progress import NullProgress, Progress
 from homeward.gazetteer.models import PlaceName, Settlement
@@ -145,6 +145,9 @@ def _source_for(actor: Any, code: str, notices: list[str]) -> Source:
     return source
 
 
+# The rows of a chunk are many small containers and none makes a cycle: without the pause, the cyclic collector
+# would walk the whole (large, long-lived) heap every few thousand rows.
+@collector_paused
 def registry_import(
     *,
     actor: Any,
@@ -157,31 +160,6 @@ def registry_import(
     progress: Progress | None = None,
 ) -> ImportOutcome:
     """Import one file of person records from ``source_code``. See the module's docstring."""
-    # The rows of a chunk are many small containers: the cyclic garbage collector would otherwise run every
-    # few thousand rows and walk the whole (large, long-lived) heap each time. Nothing here makes cycles.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _import(
-            actor=actor, source_code=source_code, path=path, filename=filename, mapping_text=mapping_text,
-            mapping_name=mapping_name, stored_file=stored_file, progress=progress,
-        )  # fmt: skip
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _import(
-    *,
-    actor: Any,
-    source_code: str,
-    path: Path,
-    filename: str | None,
-    mapping_text: str | None,
-    mapping_name: str,
-    stored_file: str,
-    progress: Progress | None,
-) -> ImportOutcome:
     progress = progress or NullProgress()
     filename = filename or path.name
     notices: list[str] = []
