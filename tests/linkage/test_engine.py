@@ -694,3 +694,35 @@ def test_chance_agreement_leaves_out_the_matches_among_random_pairs() -> None:
     # A level that random pairs agree on no more often than matches would is kept above its floor.
     m._discount_matches_in_u(linker, 0.5)
     assert document.comparison_levels[1].u_probability > 0
+
+
+def test_gazetteer_ids_as_places_agree_only_when_they_are_the_same_id() -> None:
+    from homeward.linkage.engine.prepare import prepare
+
+    rows = [
+        _person("p1", origin_settlement="hw:settlement:00011", birth_place="Bakı"),
+        _person("p2", origin_settlement="hw:settlement:00001", birth_place="Баку"),
+        _person("p3", origin_settlement="HW:settlement:00011", birth_place="Baku"),
+    ]
+    table = prepare(records_table(rows)).table
+    origin, place = table["origin"].to_pylist(), table["birth_place"].to_pylist()
+    assert origin[0] != origin[1]
+    assert origin[0] == origin[2]
+    assert place[0] == place[1] == place[2]
+
+
+def test_the_largest_blocks_of_a_rule_over_its_pair_budget_are_left_out() -> None:
+    from homeward.linkage.engine.prepare import block_limit
+
+    # Blocks of 50, 20, 10 and five of 2 records: 1,225 + 190 + 45 + 5 pairs.
+    keys = ["a"] * 50 + ["b"] * 20 + ["c"] * 10 + [f"d{i}" for i in range(5) for _ in range(2)] + [None] * 7
+    key = pa.array(keys, pa.string())
+    assert block_limit(key, None, budget=10_000) == 2_000  # everything fits: the usual limit
+    assert block_limit(key, None, budget=10_000, limit=30) == 30
+    assert block_limit(key, None, budget=240) == 49  # 5 + 45 + 190 = 240 pairs fit, the block of 50 does not
+    assert block_limit(key, None, budget=239) == 19
+    # A rule for records lacking a column: only pairs with at least one such record count.
+    lacking = pa.array([i < 2 for i in range(50)] + [False] * (len(keys) - 50))
+    # Block "a": 2 lacking records x 48 others + 1 pair between them = 97; the others make no pairs.
+    assert block_limit(key, lacking, budget=97) == 2_000
+    assert block_limit(key, lacking, budget=96) == 49

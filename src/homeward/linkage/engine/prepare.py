@@ -379,8 +379,10 @@ def prepare(records: pa.Table, *, unusable: Unusable | None = None) -> Prepared:
     unusable.add("sex", "neither F nor M: not compared", pc.sum(unknown_sex).as_py() or 0, examples(unknown_sex))
 
     def place(name: str) -> pa.Array:
-        # Places compare on their consonant skeleton: Bakı, Baku and Баку, Sumqayıt and Sumgait meet.
-        return _map_unique(records[name], lambda t: skeleton(t) or None if t else None, pa.string())
+        # Places compare on their consonant skeleton: Bakı, Baku and Баку, Sumqayıt and Sumgait meet. A value
+        # with digits is an identifier (a gazetteer id), compared as written: the skeleton would fold its
+        # repeated digits together (00011 and 00001).
+        return _map_unique(records[name], _place, pa.string())
 
     source = records["source"].combine_chunks()
     document = _map_unique(records["document_number"], _document, pa.string())
@@ -417,6 +419,11 @@ def prepare(records: pa.Table, *, unusable: Unusable | None = None) -> Prepared:
 # A blocking key shared by more records than this is left out of its rule (those records still meet through
 # the other rules): 2,000 records make two million pairs, and a key that common says little anyway.
 MAX_BLOCK = 2_000
+# Pairs one rule may make: this many per record, and never fewer than PAIR_FLOOR. Blocks grow with the data
+# (a common name born in one year: 5 times the records make 25 times the pairs), so past this budget the
+# largest blocks of the rule are left out until it fits: the pairs then grow in step with the records.
+PAIRS_PER_RECORD = 2
+PAIR_FLOOR = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -432,32 +439,65 @@ def add_block_keys(
     table: pa.Table, rules: Iterable[BlockRule], *, limit: int = MAX_BLOCK, unusable: Unusable | None = None
 ) -> pa.Table:
     """One key column per blocking rule (``block_0``, ``block_1``...): the rule's columns joined, null when any
-    is null or when the key is shared by more than ``limit`` records. A rule with ``missing`` also gets
-    ``block_N_missing``: the key of the records that lack that column."""
+    is null or when the key's block is too crowded (more than ``limit`` records, or among the largest blocks
+    of a rule over its pair budget). A rule with ``missing`` also gets ``block_N_missing``: the key of the
+    records that lack that column."""
+    budget = max(PAIR_FLOOR, PAIRS_PER_RECORD * table.num_rows)
     for number, rule in enumerate(rules):
         parts = [table[c].cast(pa.string()) for c in rule.columns]
         key = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
         key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+        lacking = pc.is_null(table[rule.missing]) if rule.missing is not None else None
+        largest = block_limit(key, lacking, budget=budget, limit=limit)
         counts = pc.value_counts(key)
         values = counts.field("values")
-        crowded = pc.filter(values, pc.and_(pc.greater(counts.field("counts"), limit), pc.is_valid(values)))
+        crowded = pc.filter(values, pc.and_(pc.greater(counts.field("counts"), largest), pc.is_valid(values)))
         if len(crowded):
             too_big = pc.is_in(key, crowded)
             if unusable is not None:
                 unusable.add(
                     "blocking",
-                    f"in a block of more than {limit:,} alike records on {' + '.join(rule.columns)}: "
+                    f"in a block of more than {largest:,} alike records on {' + '.join(rule.columns)}: "
                     "compared only through the other rules",
                     pc.sum(too_big).as_py() or 0,
                 )
             key = pc.if_else(too_big, pa.scalar(None, pa.string()), key)
         table = table.append_column(f"block_{number}", key)
-        if rule.missing is not None:
-            lacking = pc.is_null(table[rule.missing])
+        if lacking is not None:
             table = table.append_column(
                 f"block_{number}_missing", pc.if_else(lacking, key, pa.scalar(None, pa.string()))
             )
     return table
+
+
+def block_limit(key: pa.Array, lacking: pa.Array | None, *, budget: int, limit: int = MAX_BLOCK) -> int:
+    """The size (in records) above which a rule leaves blocks out: at most ``limit``, and low enough that the
+    blocks kept make at most ``budget`` pairs. With ``lacking`` (the records without the rule's ``missing`` column),
+    a block's pairs are only those with at least one such record."""
+    import numpy as np
+
+    valid = pc.is_valid(key)
+    flags = pa.array(np.zeros(len(key), dtype=np.int64)) if lacking is None else pc.cast(lacking, pa.int64())
+    grouped = pa.table({"k": key, "m": flags}).filter(valid).group_by("k").aggregate([("m", "sum"), ("k", "count")])
+    if grouped.num_rows == 0:
+        return limit
+    size = grouped["k_count"].to_numpy()
+    if lacking is None:
+        pairs = size * (size - 1) // 2
+    else:
+        some = grouped["m_sum"].to_numpy()
+        pairs = some * (size - some) + some * (some - 1) // 2
+    sizes, where = np.unique(size, return_inverse=True)
+    per_size = np.bincount(where, weights=pairs.astype(np.float64))
+    # Taking the blocks from the smallest up, the first size that breaks the budget is left out, and all above.
+    over = sizes[np.cumsum(per_size) > budget]
+    return max(1, min(limit, int(over.min()) - 1 if len(over) else limit))
+
+
+def _place(text: str) -> str | None:
+    if any(ch.isdigit() for ch in text):
+        return text.strip().casefold() or None
+    return skeleton(text) or None
 
 
 def _document(text: str) -> str | None:

@@ -21,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from homeward.linkage.engine import model as m
-from homeward.linkage.engine.prepare import INPUT_FIELDS, MAX_BLOCK, prepare
+from homeward.linkage.engine.prepare import INPUT_FIELDS, MAX_BLOCK, add_block_keys, prepare
 
 Row = dict[str, Any]
 
@@ -195,16 +195,16 @@ class RealtimeMatcher:
         prepared = prepare(records).table
         self.rows: list[Row] = prepared.to_pylist()
         self.ids = [row["unique_id"] for row in self.rows]
-        self.limit = limit
         self.rules = m.PREDICT_BLOCKING
+        # The batch's own block keys (crowded blocks already left out, as in the batch).
+        keyed = add_block_keys(prepared, m.ALL_RULES, limit=limit)
         self.index: list[dict[str, list[int]]] = []
-        for rule in self.rules:
-            keys = _rule_keys(prepared, rule.columns)
+        for number in range(len(self.rules)):
             found: dict[str, list[int]] = defaultdict(list)
-            for position, key in enumerate(keys):
+            for position, key in enumerate(keyed[f"block_{number}"].to_pylist()):
                 if key is not None:
                     found[key].append(position)
-            self.index.append({k: v for k, v in found.items() if len(v) <= limit})
+            self.index.append(dict(found))
         self.missing = [pc.is_null(prepared[r.missing]).to_pylist() if r.missing else None for r in self.rules]
         prior = float(model["probability_two_random_records_match"])
         self.prior = math.log2(prior / (1 - prior))
@@ -307,12 +307,6 @@ def _frequencies(column: pa.ChunkedArray | pa.Array) -> dict[Any, float]:
         for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
         if value is not None
     }
-
-
-def _rule_keys(table: pa.Table, columns: Iterable[str]) -> list[str | None]:
-    parts = [table[c].cast(pa.string()) for c in columns]
-    key = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
-    return list(key.to_pylist())
 
 
 def _row_key(row: Row, columns: Iterable[str]) -> str | None:
