@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,13 +44,18 @@ def cluster_pairs(
     """
     ids = record_ids.combine_chunks() if isinstance(record_ids, pa.ChunkedArray) else record_ids
     count = len(ids)
-    position = {value: i for i, value in enumerate(ids.to_pylist())}
+    # Records are numbered by their position; ids and sources stay in Arrow (millions of Python strings would
+    # cost more memory than everything else here).
+    must, cannot = list(must), list(cannot)
+    position = _positions(ids, [record for pair in (*must, *cannot) for record in pair])
     free = set(duplicate_free or ())
-    source_values = sources.to_pylist()
-    source_bit = {name: 1 << n for n, name in enumerate(sorted({s for s in source_values if s in free}))}
-    mask = [source_bit.get(s, 0) if s is not None else 0 for s in source_values]
+    encoded = (sources.combine_chunks() if isinstance(sources, pa.ChunkedArray) else sources).dictionary_encode()
+    names_of_sources = encoded.dictionary.to_pylist()
+    kept = sorted(name for name in names_of_sources if name in free)
+    bit_of = [1 << kept.index(name) if name in free else 0 for name in names_of_sources]
+    mask = [0 if code is None else bit_of[code] for code in encoded.indices.to_pylist()]
     # A "cannot" pair shares a bit of its own, so their clusters clash as two records of one register do.
-    bit = 1 << len(source_bit)
+    bit = 1 << len(kept)
     for one_id, other_id in cannot:
         if one_id in position and other_id in position:
             mask[position[one_id]] |= bit
@@ -59,8 +65,6 @@ def cluster_pairs(
     year_list = years.to_pylist() if years is not None else [None] * count
     low: list[int | None] = list(year_list)
     high: list[int | None] = list(year_list)
-    # Between two clusters: the sum and the number of scored pairs that join them (average linkage).
-    links: list[dict[int, list[float]] | None] = [None] * count
     table = pa.table({"l": left, "r": right, "p": probability})
     # A weak pair counts only between two clusters being joined, and a record joins a cluster only through a
     # pair at the threshold: pairs with a record that has no such pair can never count, and are left out.
@@ -69,15 +73,20 @@ def cluster_pairs(
     table = table.filter(pc.and_(pc.is_in(table["l"], joinable), pc.is_in(table["r"], joinable))).sort_by(
         [("p", "descending"), ("l", "ascending"), ("r", "ascending")]
     )
-    ls = pc.index_in(table["l"], value_set=ids).to_pylist()
-    rs = pc.index_in(table["r"], value_set=ids).to_pylist()
-    ps = table["p"].to_pylist()
-    for a, b, p in zip(ls, rs, ps, strict=True):
-        for one, other in ((a, b), (b, a)):
-            edges = links[one]
-            if edges is None:
-                edges = links[one] = {}
-            edges[other] = [p, 1.0]
+    left_at = pc.index_in(table["l"], value_set=ids).to_numpy().astype(np.int64)
+    right_at = pc.index_in(table["r"], value_set=ids).to_numpy().astype(np.int64)
+    weight = table["p"].to_numpy()
+    # Every scored pair from both ends, grouped by record (compressed rows, in arrays: millions of pairs as
+    # Python objects would cost gigabytes). Average linkage sums the pairs between two clusters when a join
+    # is weighed.
+    ends = np.concatenate([left_at, right_at])
+    order = np.argsort(ends, kind="stable")
+    neighbours = np.concatenate([right_at, left_at])[order]
+    weights = np.concatenate([weight, weight])[order]
+    starts = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=count), out=starts[1:])
+    # The records of each cluster, kept on its root (None: the root's record alone).
+    members: list[list[int] | None] = [None] * count
 
     def find(i: int) -> int:
         root = i
@@ -87,38 +96,34 @@ def cluster_pairs(
             parent[i], i = root, parent[i]
         return root
 
+    def between(ra: int, rb: int) -> tuple[float, int]:
+        """The sum and the number of scored pairs between two clusters (roots)."""
+        mine, theirs = members[ra] or [ra], members[rb] or [rb]
+        if len(theirs) < len(mine):
+            ra, rb, mine = rb, ra, theirs
+        total, seen = 0.0, 0
+        for record in mine:
+            lo, hi = int(starts[record]), int(starts[record + 1])
+            if lo == hi:
+                continue
+            for other, p in zip(neighbours[lo:hi].tolist(), weights[lo:hi].tolist(), strict=True):
+                if find(other) == rb:
+                    total += p
+                    seen += 1
+        return total, seen
+
     def join(ra: int, rb: int) -> None:
-        """Join two clusters (roots): the one with more links absorbs the other's links."""
-        la, lb = links[ra] or {}, links[rb] or {}
-        if len(la) < len(lb):
-            ra, rb, la, lb = rb, ra, lb, la
+        """Join two clusters (roots): the larger absorbs the other."""
+        mine, theirs = members[ra] or [ra], members[rb] or [rb]
+        if len(mine) < len(theirs):
+            ra, rb, mine, theirs = rb, ra, theirs, mine
         parent[rb] = ra
         mask[ra] |= mask[rb]
         if low[rb] is not None:
             low[ra] = low[rb] if low[ra] is None else min(low[ra], low[rb])  # type: ignore[type-var]
             high[ra] = high[rb] if high[ra] is None else max(high[ra], high[rb])  # type: ignore[type-var]
-        # Fold rb's links into ra's, and point every neighbour of rb at ra.
-        la.pop(rb, None)
-        for neighbour, (s_, n_) in lb.items():
-            if neighbour == ra:
-                continue
-            entry = la.get(neighbour)
-            if entry is None:
-                la[neighbour] = [s_, n_]
-            else:
-                entry[0] += s_
-                entry[1] += n_
-            theirs = links[neighbour]
-            assert theirs is not None
-            moved = theirs.pop(rb)
-            mine = theirs.get(ra)
-            if mine is None:
-                theirs[ra] = moved
-            else:
-                mine[0] += moved[0]
-                mine[1] += moved[1]
-        links[ra] = la
-        links[rb] = None
+        mine.extend(theirs)
+        members[ra], members[rb] = mine, None
 
     for a_id, b_id in must:
         if a_id not in position or b_id not in position:
@@ -127,7 +132,7 @@ def cluster_pairs(
         if ra != rb:
             join(ra, rb)
     refused = 0
-    for a, b, p in zip(ls, rs, ps, strict=True):
+    for a, b, p in zip(left_at.tolist(), right_at.tolist(), weight.tolist(), strict=True):
         if p < threshold:
             break
         ra, rb = find(a), find(b)
@@ -139,21 +144,24 @@ def cluster_pairs(
         if mask[ra] & mask[rb] or (not dated and _too_far(low, high, ra, rb, max_year_spread)):
             refused += 1
             continue
-        total, seen = (links[ra] or {}).get(rb, (0.0, 0.0))
+        total, seen = between(ra, rb)
         if seen and total / seen < threshold:
             # Strong here, but the two clusters' other records disagree: joining them would chain.
             continue
         join(ra, rb)
-    roots = [find(i) for i in range(count)]
-    names = ids.to_pylist()
-    smallest: dict[int, str] = {}
-    for i, root in enumerate(roots):
-        name = names[i]
-        current = smallest.get(root)
-        if current is None or name < current:
-            smallest[root] = name
-    clusters = pa.array([smallest[root] for root in roots], pa.string())
+    roots = pa.array([find(i) for i in range(count)], pa.int64())
+    # The cluster id is the smallest record id among the cluster's records.
+    smallest = pa.table({"root": roots, "id": ids}).group_by("root").aggregate([("id", "min")])
+    clusters = smallest["id_min"].take(pc.index_in(roots, value_set=smallest["root"]))
     return pa.table({"record_id": ids, "cluster_id": clusters}), refused
+
+
+def _positions(ids: pa.Array, wanted: list[str]) -> dict[str, int]:
+    """The positions of the ``wanted`` record ids that are among ``ids``."""
+    if not wanted:
+        return {}
+    found = pc.index_in(pa.array(wanted, ids.type), value_set=ids).to_pylist()
+    return {record: at for record, at in zip(wanted, found, strict=True) if at is not None}
 
 
 def _too_far(low: list[int | None], high: list[int | None], a: int, b: int, spread: int) -> bool:

@@ -21,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from homeward.linkage.engine import model as m
-from homeward.linkage.engine.prepare import INPUT_FIELDS, MAX_BLOCK, add_block_keys, prepare
+from homeward.linkage.engine.prepare import INPUT_FIELDS, MAX_BLOCK, add_block_keys, prepare, rule_key
 
 Row = dict[str, Any]
 
@@ -199,10 +199,11 @@ class RealtimeMatcher:
         # The batch's own block keys (crowded blocks already left out, as in the batch).
         keyed = add_block_keys(prepared, m.ALL_RULES, limit=limit)
         self.index: list[dict[str, list[int]]] = []
-        for number in range(len(self.rules)):
+        for number, rule in enumerate(self.rules):
             found: dict[str, list[int]] = defaultdict(list)
-            for position, key in enumerate(keyed[f"block_{number}"].to_pylist()):
-                if key is not None:
+            kept = keyed[f"block_{number}"].is_valid().to_pylist()
+            for position, key in enumerate(rule_key(prepared, rule.columns).to_pylist()):
+                if kept[position]:
                     found[key].append(position)
             self.index.append(dict(found))
         self.missing = [pc.is_null(prepared[r.missing]).to_pylist() if r.missing else None for r in self.rules]

@@ -210,7 +210,12 @@ def score_records(
         backend, scored, "unique_id_l AS record_id_l, unique_id_r AS record_id_r, match_probability, match_weight"
     )
     seconds["predict"] = time.perf_counter() - moment
-    return Scored(prepared, pairs, must, m.model_json(linker), trained, notices, seconds, backend, linker)
+    model_used = m.model_json(linker)
+    # The pairs are out: the database's copies of the records, their term frequencies and the scored pairs
+    # would only hold memory through the clustering (evidence for a reviewer is scored afresh).
+    linker.table_management.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+    linker._intermediate_table_cache.invalidate_cache()  # type: ignore[no-untyped-call]  # the backend's cache
+    return Scored(prepared, pairs, must, model_used, trained, notices, seconds, backend, linker)
 
 
 def _collapse_copies(table: pa.Table) -> tuple[pa.Table, list[tuple[str, str]]]:
