@@ -691,9 +691,11 @@ def test_chance_agreement_leaves_out_the_matches_among_random_pairs() -> None:
     assert same == pytest.approx(1.1e-4, rel=1e-3)
     assert nearly == pytest.approx(0.95e-4, rel=1e-3)
     assert same + nearly + different == pytest.approx(1.0)
-    # A level that random pairs agree on no more often than matches would is kept above its floor.
+    # A level that random pairs agree on no more often than matches would is kept at its floor (u / 100).
     m._discount_matches_in_u(linker, 0.5)
-    assert document.comparison_levels[1].u_probability > 0
+    floors = (same * 0.01, nearly * 0.01, (different - 0.5 * 0.05) / 0.5)
+    levels = [level.u_probability for level in document.comparison_levels if not level.is_null_level]
+    assert levels == pytest.approx([value / sum(floors) for value in floors], rel=1e-6)
 
 
 def test_gazetteer_ids_as_places_agree_only_when_they_are_the_same_id() -> None:

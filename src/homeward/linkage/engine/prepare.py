@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -439,18 +440,16 @@ def add_block_keys(
     table: pa.Table, rules: Iterable[BlockRule], *, limit: int = MAX_BLOCK, unusable: Unusable | None = None
 ) -> pa.Table:
     """One key column per blocking rule (``block_0``, ``block_1``...): a number for the rule's columns joined
-    (``rule_key``), null when any
-    is null or when the key's block is too crowded (more than ``limit`` records, or among the largest blocks
-    of a rule over its pair budget). A rule with ``missing`` also gets ``block_N_missing``: the key of the
-    records that lack that column."""
+    (``rule_key``), null when any is null or when the key's block is too crowded (more than ``limit``
+    records, or among the largest blocks of a rule over its pair budget). A rule with ``missing`` also gets
+    ``block_N_missing``: the key of the records that lack that column."""
     budget = max(PAIR_FLOOR, PAIRS_PER_RECORD * table.num_rows)
     for number, rule in enumerate(rules):
         key = rule_key(table, rule.columns)
         lacking = pc.is_null(table[rule.missing]) if rule.missing is not None else None
-        largest = block_limit(key, lacking, budget=budget, limit=limit)
-        counts = pc.value_counts(key)
-        values = counts.field("values")
-        crowded = pc.filter(values, pc.and_(pc.greater(counts.field("counts"), largest), pc.is_valid(values)))
+        blocks = _blocks(key, lacking)
+        largest = _largest_kept(blocks, budget=budget, limit=limit)
+        crowded = blocks.filter(pc.greater(blocks["k_count"], largest))["k"]
         if len(crowded):
             too_big = pc.is_in(key, crowded)
             if unusable is not None:
@@ -481,23 +480,30 @@ def rule_key(table: pa.Table, columns: Iterable[str]) -> pa.Array:
 
 def block_limit(key: pa.Array, lacking: pa.Array | None, *, budget: int, limit: int = MAX_BLOCK) -> int:
     """The size (in records) above which a rule leaves blocks out: at most ``limit``, and low enough that the
-    blocks kept make at most ``budget`` pairs. With ``lacking`` (the records without the rule's ``missing`` column),
-    a block's pairs are only those with at least one such record."""
-    import numpy as np
+    blocks kept make at most ``budget`` pairs. With ``lacking`` (the records without the rule's ``missing``
+    column), a block's pairs are only those with at least one such record."""
+    return _largest_kept(_blocks(key, lacking), budget=budget, limit=limit)
 
-    valid = pc.is_valid(key)
+
+def _blocks(key: pa.Array, lacking: pa.Array | None) -> pa.Table:
+    """Each key's block: ``k``, its records ``k_count`` and the pairs it makes ``pairs``."""
     flags = pa.array(np.zeros(len(key), dtype=np.int64)) if lacking is None else pc.cast(lacking, pa.int64())
-    grouped = pa.table({"k": key, "m": flags}).filter(valid).group_by("k").aggregate([("m", "sum"), ("k", "count")])
-    if grouped.num_rows == 0:
-        return limit
+    records = pa.table({"k": key, "m": flags}).filter(pc.is_valid(key))
+    grouped = records.group_by("k").aggregate([("m", "sum"), ("k", "count")])
     size = grouped["k_count"].to_numpy()
     if lacking is None:
         pairs = size * (size - 1) // 2
     else:
         some = grouped["m_sum"].to_numpy()
         pairs = some * (size - some) + some * (some - 1) // 2
-    sizes, where = np.unique(size, return_inverse=True)
-    per_size = np.bincount(where, weights=pairs.astype(np.float64))
+    return grouped.append_column("pairs", pa.array(pairs, pa.int64()))
+
+
+def _largest_kept(blocks: pa.Table, *, budget: int, limit: int) -> int:
+    if blocks.num_rows == 0:
+        return limit
+    sizes, where = np.unique(blocks["k_count"].to_numpy(), return_inverse=True)
+    per_size = np.bincount(where, weights=blocks["pairs"].to_numpy().astype(np.float64))
     # Taking the blocks from the smallest up, the first size that breaks the budget is left out, and all above.
     over = sizes[np.cumsum(per_size) > budget]
     return max(1, min(limit, int(over.min()) - 1 if len(over) else limit))
