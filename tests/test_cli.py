@@ -133,6 +133,7 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
     demo = run(["demo"], tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "password:" in demo.stdout
+    assert "demo census: snapshot of" in demo.stdout
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     environ.update({"HOMEWARD_VAR_DIR": str(tmp_path), "HOMEWARD_ENV": "development"})

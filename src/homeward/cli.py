@@ -40,6 +40,12 @@ Record linkage:
   link-evaluate CLUSTERS.csv TRUTH.csv
                      pairwise precision, recall and F1, and cluster-level figures, against the truth
 
+Census:
+  census run [--reference-date D]   freeze a snapshot of the registry, compute every table and a public release
+  census export --format csv|xlsx|json --out DIR [--public] [--snapshot ID]
+                     exact tables (internal), or with --public only disclosure-controlled ones
+  census list        the snapshots and releases
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar

@@ -8,6 +8,7 @@ HOMEWARD_KEYS        the key file's JSON itself, instead of a file
 HOMEWARD_ALLOWED_HOSTS  comma-separated host names (production)
 HOMEWARD_DEBUG       1 to show Django's debug pages (never in production)
 HOMEWARD_TRUST_PROXY 1 when a TLS-terminating proxy sets X-Forwarded-Proto
+HOMEWARD_CENSUS_THRESHOLD, HOMEWARD_CENSUS_ROUNDING, HOMEWARD_CENSUS_GEOGRAPHY  public census releases (10, 5, district)
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "homeward.gazetteer",
     "homeward.registry",
     "homeward.linkage",
+    "homeward.census",
     "homeward.web",
 ]
 
@@ -315,3 +317,11 @@ if not 1 <= _stale <= 86400:
 HOMEWARD_JOB_STALE_AFTER = timedelta(seconds=_stale)
 # The heartbeat also carries the job's progress to the pages, which poll every second.
 HOMEWARD_JOB_HEARTBEAT_SECONDS = min(1.0, HOMEWARD_JOB_STALE_AFTER.total_seconds() / 4)
+
+# Public census releases: counts below the threshold withheld, the rest rounded to the base, and no table
+# below this geography (district or settlement). Checked when a release is made.
+HOMEWARD_CENSUS = {
+    "threshold": os.environ.get("HOMEWARD_CENSUS_THRESHOLD", "10"),
+    "rounding": os.environ.get("HOMEWARD_CENSUS_ROUNDING", "5"),
+    "geography": os.environ.get("HOMEWARD_CENSUS_GEOGRAPHY", "district"),
+}

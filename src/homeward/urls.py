@@ -11,6 +11,7 @@ urlpatterns = [
     path("gazetteer/", include("homeward.gazetteer.urls")),
     path("registry/", include("homeward.registry.urls")),
     path("linkage/", include("homeward.linkage.urls")),
+    path("census/", include("homeward.census.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/", api.urls),

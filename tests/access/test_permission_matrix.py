@@ -170,6 +170,16 @@ def _linkage_samples(batch: Any, person: Any, other: Any) -> dict[str, int]:
     return {"candidate_id": candidate.pk, "change_id": change.pk}
 
 
+def _census_samples() -> dict[str, Any]:
+    from homeward.census.models import CensusRelease
+    from homeward.census.services import census_release, census_run
+
+    release = CensusRelease.objects.first()
+    if release is None:
+        release = census_release(actor=SETUP, snapshot_id=census_run(actor=SETUP).pk).release
+    return {"snapshot_id": release.snapshot_id, "release_id": release.pk, "chart": "pyramid"}
+
+
 def _sample_path(route: str, user: Any) -> str:
     job = Job.objects.create(kind="audit.verify", created_by=user)
     token, _secret = api_token_create(actor=SETUP, user_id=user.pk, name="sample")
@@ -190,6 +200,8 @@ def _sample_path(route: str, user: Any) -> str:
             defaults={"folded": "testkand", "skeleton": "tstknd"},
         )[0].pk,
     }
+    if "snapshot_id" in route or "release_id" in route:
+        samples.update(_census_samples())
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(samples[m.group(1)]), route)
     return "/" + path
 

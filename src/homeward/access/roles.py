@@ -55,6 +55,9 @@ class Cap(StrEnum):
     REGISTRY_RIGHTS = "registry.rights"
     LINKAGE_REVIEW = "linkage.review"
     LINKAGE_RUN = "linkage.run"
+    CENSUS_VIEW = "census.view"
+    CENSUS_EXACT = "census.exact"
+    CENSUS_RUN = "census.run"
 
 
 MATRIX: dict[Cap, frozenset[Role]] = {
@@ -79,6 +82,11 @@ MATRIX: dict[Cap, frozenset[Role]] = {
     # Deciding whether two records are one person, and merging or splitting persons.
     Cap.LINKAGE_REVIEW: frozenset({Role.ADMIN, Role.REGISTRAR, Role.REVIEWER}),
     Cap.LINKAGE_RUN: frozenset({Role.ADMIN, Role.REGISTRAR}),
+    # Census: disclosure-controlled tables for everyone on staff; exact counts (small cells can point at a
+    # family) for those who keep the registry and the analysts who prepare releases.
+    Cap.CENSUS_VIEW: ALL_ROLES,
+    Cap.CENSUS_EXACT: frozenset({Role.ADMIN, Role.REGISTRAR, Role.ANALYST}),
+    Cap.CENSUS_RUN: frozenset({Role.ADMIN, Role.ANALYST}),
 }
 
 

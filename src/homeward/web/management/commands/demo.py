@@ -74,6 +74,7 @@ class Command(BaseCommand):
         secret, codes = staff_enroll_totp(actor=actor, user_id=user.pk)
         self._gazetteer(actor)
         self._registry(actor)
+        self._census(actor)
         audit_verify_start(actor=actor)
         self.stdout.write("")
         self.stdout.write("Homeward demo: sign in at http://127.0.0.1:8000/ with")
@@ -116,6 +117,20 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo registry: {counts['persons']:,} persons, {counts['eligible']:,} eligible "
             f"({counts['displaced']:,} displaced themselves)"
+        )
+
+    def _census(self, actor: Any) -> None:
+        """A census snapshot of the demo registry and a public release from it."""
+        from homeward.census.models import CensusSnapshot
+        from homeward.census.services import census_release, census_run
+
+        if CensusSnapshot.objects.exists():
+            return
+        snapshot = census_run(actor=actor, note="demo", progress=BarProgress(unit="%"))
+        release = census_release(actor=actor, snapshot_id=snapshot.pk).release
+        self.stdout.write(
+            f"demo census: snapshot of {snapshot.persons:,} persons and {snapshot.households:,} households; "
+            f"public release with {release.suppressed:,} cells withheld"
         )
 
     def _gazetteer(self, actor: Any) -> None:
