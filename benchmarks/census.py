@@ -196,7 +196,7 @@ def main() -> None:
     started = time.perf_counter()
     _fill(args.persons)
     fill_seconds = time.perf_counter() - started
-    reference = dt.date(2025, 1, 1)
+    reference = dt.date.today()  # everyone is registered by then
 
     started = time.perf_counter()
     state, _ = selectors.registry_state(reference)
@@ -238,7 +238,7 @@ def main() -> None:
         "speedup": round(orm_seconds / tables_seconds, 1),
         "peak_rss_mb": round(peak_mb, 1),
         "target_seconds": TARGET_SECONDS,
-        "meets_target": tables_seconds < TARGET_SECONDS,
+        "meets_target": tables_seconds < TARGET_SECONDS and state.persons.num_rows == args.persons,
     }))  # fmt: skip
 
 

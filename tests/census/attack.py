@@ -69,7 +69,8 @@ def recover(
             c.append(var)
             v.append(coef)
     a = coo_matrix((v, (r, c)), shape=(len(rows), n)).tocsr()
-    bounds = [reader_range(fixed[i], threshold, rounding) if i in fixed else (0, None) for i in range(n)]
+    # Zeros are published, so a withheld count is at least 1.
+    bounds = [reader_range(fixed[i], threshold, rounding) if i in fixed else (1, None) for i in range(n)]
     out = {}
     for p in shown:
         t = p.table

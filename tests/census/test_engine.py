@@ -90,9 +90,10 @@ def age_group(birth_year: str) -> str:
     """Independently of the engine: a year-only birth date counts as 1 July of that year."""
     if not birth_year:
         return UNKNOWN
-    age = REFERENCE.year - int(birth_year) - (1 if (REFERENCE.month, REFERENCE.day) < (7, 1) else 0)
-    if age < 0:
+    if int(birth_year) > REFERENCE.year:
         return UNKNOWN
+    # Born by the reference date: at least 0 years old.
+    age = max(0, REFERENCE.year - int(birth_year) - (1 if (REFERENCE.month, REFERENCE.day) < (7, 1) else 0))
     return "85+" if age >= 85 else f"{age // 5 * 5}-{age // 5 * 5 + 4}"
 
 
@@ -321,3 +322,22 @@ def test_a_table_mostly_of_small_counts_is_withheld_whole() -> None:
     (p,), _ = protect(tables, Rules())
     assert p.withheld
     assert (p.published == -1).all()
+
+
+def test_partial_dates_count_from_the_day_they_are_sure() -> None:
+    """Ages and deaths at the reference date (1 January 2024) from partial dates."""
+    people = [
+        {"sex": "F", "birth_year": "", "alive": "1", "generation": "1", "origin_settlement": "", "current_country": ""}
+        for _ in range(5)
+    ]
+    state = snapshot_of(people)
+    persons = state.persons.to_pydict()
+    persons["birth"] = ["2023-12-15", "2024", "1959-01-01", "1959-01-02", "1950"]
+    persons["death"] = [None, None, None, "2024", "2023-12"]  # dead in 2024 may be after 1 January
+    state.persons = pa.table(persons, schema=snap.SCHEMAS["persons"])
+    cells = dict(compute_tables(state, ["members_district_age_sex"])[0].cells())
+    age = {g: cells[(TOTAL, g, TOTAL)] for g in ("0-4", "60-64", "65-69", "70-74")}
+    # Born in December 2023 and in 2024 (not after 1 January): both 0-4. Born 1 January 1959: 65 that day;
+    # born 2 January 1959: still 64, and alive (a death in 2024 may come later). Died in December 2023: gone.
+    assert age == {"0-4": 2, "60-64": 1, "65-69": 1, "70-74": 0}
+    assert cells[(TOTAL, TOTAL, TOTAL)] == 4

@@ -132,12 +132,20 @@ def test_cli_run_and_exports_public_and_internal(tmp_path: Path) -> None:
     assert not any(r["TABLE"].startswith(("members_settlement", "coverage_settlement")) for r in rows)
     assert {r["SNAPSHOT"] for r in rows} == {snapshot.content_hash}
     assert all(r["OBS_VALUE"] == "" or int(r["OBS_VALUE"]) % 5 == 0 for r in rows)
-    assert CensusRelease.objects.count() == 3  # the run's own and one per public export
+    # A snapshot is released once: the exports write the run's own release again.
+    assert CensusRelease.objects.count() == 1
     call_command("census", "export", "--format", "json", "--out", str(tmp_path / "internal"), stdout=io.StringIO())
     assert (tmp_path / "internal" / "census-internal.json").exists()
+    # Stricter rules need a snapshot of their own: two releases of one snapshot would give each other away.
+    with pytest.raises(CommandError, match="already has public release"):
+        call_command("census", "export", "--format", "xlsx", "--out", str(tmp_path / "x"), "--public",
+                     "--threshold", "20", stdout=io.StringIO())  # fmt: skip
+    call_command("census", "run", stdout=io.StringIO())
+    # The new snapshot's own release is under the configured rules; a stricter one is then refused too.
     call_command("census", "export", "--format", "xlsx", "--out", str(tmp_path / "x"), "--public",
-                 "--geography", "settlement", "--threshold", "5", stdout=io.StringIO())  # fmt: skip
-    assert CensusRelease.objects.order_by("-id").first().geography == "settlement"
+                 stdout=io.StringIO())  # fmt: skip
+    assert (tmp_path / "x" / "census-public.xlsx").exists()
+    assert CensusRelease.objects.count() == 2
     assert AuditEvent.objects.filter(action="census.exported").count() == 4
 
 
@@ -147,6 +155,9 @@ def test_cli_run_and_exports_public_and_internal(tmp_path: Path) -> None:
         (["export", "--public", "--format", "csv", "--out", "X", "--threshold", "ten"], "threshold: not a whole"),
         (["export", "--public", "--format", "csv", "--out", "X", "--rounding", "0"], "rounding"),
         (["export", "--public", "--format", "csv", "--out", "X", "--geography", "village"], "geography"),
+        (["export", "--public", "--format", "csv", "--out", "X", "--threshold", "5"], "at least those configured"),
+        (["export", "--public", "--format", "csv", "--out", "X", "--geography", "settlement"], "finer than"),
+        (["export", "--format", "csv", "--out", "X", "--threshold", "20"], "public releases only"),
         (["run", "--reference-date", "2999-01-01"], "in the future"),
         (["run", "--reference-date", "31.12.2024"], "not a date"),
         (["export", "--format", "csv", "--out", "X", "--snapshot", "999999"], "not found"),
@@ -173,7 +184,8 @@ def test_an_altered_snapshot_file_is_refused() -> None:
         services.load_snapshot(snapshot)
 
 
-def test_a_release_warns_when_counts_moved_by_fewer_people_than_the_threshold() -> None:
+def test_a_release_warns_when_counts_moved_by_fewer_people_than_the_threshold(settings: Any) -> None:
+    settings.HOMEWARD_CENSUS = {"threshold": 10, "rounding": 1, "geography": "district"}
     first = services.census_run(actor=SETUP)
     services.census_release(actor=SETUP, snapshot_id=first.pk, rounding=1)
     for person in Person.objects.filter(merged_into__isnull=True, generation=1).order_by("id")[:3]:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pyarrow as pa
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from homeward.census.engine.tables import Snapshot
@@ -39,14 +39,26 @@ def _table(model: Any) -> str:
 
 
 def registry_state(reference_date: dt.date, progress: Progress | None = None) -> tuple[Snapshot, int]:
-    """The identities after linkage as snapshot tables, and how many persons are left out (restricted or
-    erased). Persons are numbered 1, 2, ... in the order of their ids: the snapshot holds no registry id."""
+    """See ``_registry_state``; in one transaction (REPEATABLE READ on PostgreSQL, where that is possible)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _registry_state(reference_date, progress)
+
+
+def _registry_state(reference_date: dt.date, progress: Progress | None = None) -> tuple[Snapshot, int]:
+    """The identities after linkage as snapshot tables, and how many persons are left out (restricted,
+    erased, or registered only after the reference date). Persons are numbered 1, 2, ... in the order of
+    their ids: the snapshot holds no registry id. Read in one transaction, so a linkage run going on
+    meanwhile is seen before or after, never half."""
     progress = progress or NullProgress()
     person, record, batch, source = _table(Person), _table(SourceRecord), _table(ImportBatch), _table(Source)
     kept = "merged_into_id IS NULL AND erased_at IS NULL AND restricted = %s"
     excluded = Person.objects.filter(merged_into__isnull=True).exclude(erased_at__isnull=True, restricted=False).count()
     # The month and kind of source of each person's first record.
-    first: dict[int, tuple[str, str]] = {}
+    first: dict[int, tuple[str, str, dt.date]] = {}
     months = {}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -55,7 +67,7 @@ def registry_state(reference_date: dt.date, progress: Progress | None = None) ->
         for batch_id, started, kind in cursor.fetchall():
             if isinstance(started, str):
                 started = dt.datetime.fromisoformat(started)
-            months[batch_id] = (started.strftime("%Y-%m"), kind)
+            months[batch_id] = (started.strftime("%Y-%m"), kind, started.date())
         cursor.execute(
             f"""SELECT r.person_id, r.batch_id FROM {record} r JOIN (
                     SELECT person_id, MIN(id) AS first_id FROM {record} WHERE person_id IS NOT NULL GROUP BY person_id
@@ -64,6 +76,7 @@ def registry_state(reference_date: dt.date, progress: Progress | None = None) ->
         while rows := cursor.fetchmany(FETCH):
             for person_id, batch_id in rows:
                 first[person_id] = months[batch_id]
+    late = 0
     progress.advance(10, "persons")
     cols: dict[str, list[Any]] = {k: [] for k in ("pid", "sex", "birth", "death", "generation", "eligible",
                                                   "settlement", "country", "registered", "source_kind")}  # fmt: skip
@@ -77,8 +90,11 @@ def registry_state(reference_date: dt.date, progress: Progress | None = None) ->
         )
         while rows := cursor.fetchmany(FETCH):
             for pk, sex, birth, death, generation, eligible, settlement, country, created in rows:
+                month, kind, arrived = first.get(pk) or (_month(created), "other", _date(created))
+                if arrived is not None and arrived > reference_date:
+                    late += 1  # registered after the reference date: not yet in the census of that date
+                    continue
                 number[pk] = pid = len(number) + 1
-                month, kind = first.get(pk) or (_month(created), "other")
                 cols["pid"].append(pid)
                 cols["sex"].append(sex or None)
                 cols["birth"].append(str(birth) if birth else None)
@@ -113,7 +129,15 @@ def registry_state(reference_date: dt.date, progress: Progress | None = None) ->
         settlements=_settlements(),
         reference_date=reference_date,
     )
-    return snapshot, excluded
+    return snapshot, excluded + late
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _month(value: Any) -> str | None:
@@ -130,7 +154,7 @@ def _settlements() -> pa.Table:
     The district is the one the settlement belonged to at the time of displacement (its historical unit)
     when the gazetteer records one, else its current one. The population is the gazetteer's latest figure
     from before the first qualifying displacement event (the community's own figure when given, else the
-    total), else its earliest figure."""
+    total), or none."""
     units = {u.pk: u for u in AdminUnit.objects.all()}
     starts = [e.start.year for e in DisplacementEvent.objects.filter(qualifies=True) if e.start]
     first_event = min(starts) if starts else None
@@ -146,8 +170,9 @@ def _settlements() -> pa.Table:
     for s in Settlement.objects.order_by("id").only("id", "gid", "title", "admin_unit_id", "historical_admin_unit_id"):
         unit = units.get(s.historical_admin_unit_id or s.admin_unit_id or -1)
         known = sorted(figures.get(s.pk, []))
+        # A figure from after the displacement is no measure of the population before it: none is used then.
         before = [f for f in known if first_event is None or f[0] < first_event]
-        chosen = before[-1] if before else (known[0] if known else (None, None))
+        chosen = before[-1] if before else (None, None)
         cols["sid"].append(s.pk)
         cols["gid"].append(s.gid)
         cols["title"].append(s.title)

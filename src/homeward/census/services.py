@@ -27,7 +27,7 @@ from homeward.census.engine.tables import (
 )
 from homeward.census.models import CensusRelease, CensusSnapshot
 from homeward.core.errors import NotFoundError, ValidationError
-from homeward.core.files import read_encrypted, store_encrypted
+from homeward.core.files import read_encrypted, remove_stored, store_encrypted
 from homeward.core.progress import NullProgress, Progress
 
 
@@ -42,6 +42,7 @@ def census_run(
 ) -> CensusSnapshot:
     """Freeze the registry's identities into a snapshot (encrypted) and record its content hash."""
     progress = progress or NullProgress()
+    rules_from()  # the settings' rules are checked before anything is made
     progress.start(100, "census snapshot")
     reference_date = reference_date or timezone.localdate()
     if reference_date > timezone.localdate():
@@ -51,6 +52,18 @@ def census_run(
     digest = snap.content_hash(raw)
     progress.advance(10, "storing")
     stored = store_encrypted(raw, folder="census")
+    try:
+        snapshot = _record_snapshot(actor, reference_date, digest, stored, raw, state, excluded, note)
+    except BaseException:
+        remove_stored(stored)  # no file without its record
+        raise
+    progress.advance(10, "done")
+    return snapshot
+
+
+def _record_snapshot(
+    actor: Any, reference_date: dt.date, digest: str, stored: str, raw: bytes, state: Snapshot, excluded: int, note: str
+) -> CensusSnapshot:
     with transaction.atomic():
         snapshot = CensusSnapshot.objects.create(
             reference_date=reference_date,
@@ -69,7 +82,6 @@ def census_run(
             target=snapshot,
             data={"reference_date": reference_date.isoformat(), "sha256": digest, "persons": snapshot.persons},
         )
-    progress.advance(10, "done")
     return snapshot
 
 
@@ -101,29 +113,61 @@ def parents_of(state: Snapshot) -> dict[str, str]:
     return {g: d or "_U" for g, d in zip(s.column("gid").to_pylist(), s.column("district").to_pylist(), strict=True)}
 
 
-def rules_from(threshold: Any = None, rounding: Any = None, geography: Any = None) -> tuple[Rules, str]:
-    """Rules from the settings, with any given value instead; a clear error for a value that makes no sense."""
-    base = census_settings()
-    values = {"threshold": base["threshold"] if threshold is None else threshold,
-              "rounding": base["rounding"] if rounding is None else rounding}  # fmt: skip
-    for name, value in values.items():
-        try:
-            values[name] = int(str(value).strip())
-        except ValueError:
-            raise ValidationError(
-                f"{name}: not a whole number: {value!r}", [(name, str(value)[:50], "not a whole number")]
-            ) from None
-    geography = base["geography"] if geography is None else geography
+def _whole(name: str, value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationError(
+            f"{name}: not a whole number: {value!r}", [(name, str(value)[:50], "not a whole number")]
+        ) from None
+
+
+def _checked_rules(threshold: Any, rounding: Any, geography: Any, *, where: str) -> tuple[Rules, str]:
+    values = {"threshold": _whole("threshold", threshold), "rounding": _whole("rounding", rounding)}
     if geography not in GEOGRAPHY_LEVELS:
         raise ValidationError(
-            f"geography: one of {', '.join(GEOGRAPHY_LEVELS)}, not {geography!r}",
+            f"{where}geography: one of {', '.join(GEOGRAPHY_LEVELS)}, not {geography!r}",
             [("geography", str(geography)[:50], "unknown level")],
         )
     try:
-        return Rules(threshold=values["threshold"], rounding=values["rounding"]), geography
+        rules = Rules(threshold=values["threshold"], rounding=values["rounding"])
     except RulesError as exc:
         field = str(exc).split(":")[0]
-        raise ValidationError(str(exc), [(field, str(values.get(field, "")), "out of range")]) from None
+        raise ValidationError(f"{where}{exc}", [(field, str(values.get(field, "")), "out of range")]) from None
+    if rules.rounding > rules.threshold:
+        raise ValidationError(
+            f"{where}rounding: a base of {rules.rounding} above the threshold {rules.threshold} would publish counts "
+            f"of the threshold and more as 0",
+            [("rounding", str(rules.rounding), "above the threshold")],
+        )
+    return rules, geography
+
+
+def rules_from(threshold: Any = None, rounding: Any = None, geography: Any = None) -> tuple[Rules, str]:
+    """The rules of a public release: the settings, or stricter values given instead (a higher threshold, a
+    coarser rounding or geography). Laxer values are refused: releases under laxer rules could be played
+    against the others. A clear error names any value that makes no sense."""
+    base = census_settings()
+    floor, floor_geography = _checked_rules(base["threshold"], base["rounding"], base["geography"],
+                                            where="HOMEWARD_CENSUS setting ")  # fmt: skip
+    rules, geography = _checked_rules(
+        floor.threshold if threshold is None else threshold,
+        floor.rounding if rounding is None else rounding,
+        floor_geography if geography is None else geography,
+        where="",
+    )
+    if rules.threshold < floor.threshold or rules.rounding < floor.rounding:
+        raise ValidationError(
+            f"threshold and rounding: at least those configured ({floor.threshold} and {floor.rounding}; "
+            f"HOMEWARD_CENSUS_THRESHOLD and HOMEWARD_CENSUS_ROUNDING set them)",
+            [("threshold", str(rules.threshold), "below the configured one")],
+        )
+    if GEOGRAPHY_LEVELS.index(geography) > GEOGRAPHY_LEVELS.index(floor_geography):
+        raise ValidationError(
+            f"geography: {geography} is finer than the configured {floor_geography} (HOMEWARD_CENSUS_GEOGRAPHY)",
+            [("geography", geography, "finer than configured")],
+        )
+    return rules, geography
 
 
 def public_tables(geography: str) -> list[str]:
@@ -153,9 +197,20 @@ def census_release(
     progress = progress or NullProgress()
     rules, geography = rules_from(threshold, rounding, geography)
     snapshot = snapshot_get(snapshot_id)
+    made = CensusRelease.objects.filter(snapshot=snapshot, public=True).order_by("id").first()
+    if made is not None:
+        # Two releases of one snapshot under different rules would give away what each withholds.
+        if (made.threshold, made.rounding, made.geography) != (rules.threshold, rules.rounding, geography):
+            raise ValidationError(
+                f"snapshot {snapshot.pk} already has public release {made.pk} (threshold {made.threshold}, "
+                f"rounding {made.rounding}, {made.geography}): a release under other rules needs a new snapshot",
+                [("snapshot", str(snapshot.pk), "already released")],
+            )
+        outputs, meta = release_outputs(made)
+        return ReleaseResult(made, outputs, meta)
     progress.start(100, "census tables")
     state = load_snapshot(snapshot)
-    tables = compute_tables(state, public_tables(geography))
+    tables = compute_tables(state, public_tables(geography), fold_below=rules.threshold)
     progress.advance(20, "disclosure control")
     protected, audit = protect(tables, rules, parents=parents_of(state))
     progress.advance(70, "release")
@@ -230,6 +285,12 @@ def census_export(
     otherwise the exact tables, for internal use. Either export is audited."""
     if fmt not in out.FORMATS:
         raise ValidationError(f"format: one of {', '.join(out.FORMATS)}, not {fmt!r}", [("format", fmt, "")])
+    if not public and (threshold, rounding, geography) != (None, None, None):
+        raise ValidationError(
+            "threshold, rounding and geography apply to public releases only: add --public, or leave them out "
+            "for the exact tables",
+            [("public", "", "rules without --public")],
+        )
     if public:
         result = census_release(
             actor=actor, snapshot_id=snapshot_id, threshold=threshold, rounding=rounding, geography=geography,
@@ -242,13 +303,18 @@ def census_export(
         meta = out.Meta(snapshot.content_hash, snapshot.reference_date.isoformat(), False)
         files = out.write([out.Output(t) for t in tables], meta, fmt, out_dir)
         target = snapshot
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action="census.exported",
-            target=target,
-            data={"public": public, "format": fmt, "files": [f.name for f in files]},
-        )
+    try:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="census.exported",
+                target=target,
+                data={"public": public, "format": fmt, "files": [f.name for f in files]},
+            )
+    except BaseException:
+        for path in files:  # no export without its audit event
+            path.unlink(missing_ok=True)
+        raise
     return files
 
 
@@ -261,6 +327,7 @@ def census_run_start(*, actor: Any, note: str = "") -> Any:
     from homeward.core.jobs import job_enqueue
 
     who = actor_of(actor)
+    rules_from()
     with transaction.atomic():
         job = job_enqueue(kind="census.run", params={"note": note[:500]}, created_by_id=who.user_id)
         audit_record(actor=who, action="census.run.queued", target=job)
@@ -271,7 +338,8 @@ def release_outputs(release: CensusRelease) -> tuple[list[out.Output], out.Meta]
     """A recorded public release's tables, recomputed from its snapshot under its own rules: the same bytes
     as when it was made (checked against the hash recorded then)."""
     state = load_snapshot(release.snapshot)
-    tables = compute_tables(state, list(release.cells))
+    # In the tables' own order: PostgreSQL's jsonb does not keep the order of an object's keys.
+    tables = compute_tables(state, [t.code for t in TABLES if t.code in release.cells], fold_below=release.threshold)
     protected, _ = protect(tables, Rules(threshold=release.threshold, rounding=release.rounding),
                            parents=parents_of(state))  # fmt: skip
     outputs = [out.Output(p.table, p) for p in protected]

@@ -325,5 +325,9 @@ def snapshot_chart(request: HttpRequest, snapshot_id: int, chart: str, fmt: str)
     snapshot = or_404(services.snapshot_get, snapshot_id)
     if chart not in charts.KINDS or fmt not in IMAGE_TYPES:
         raise Http404
-    _snapshot, tables = services.internal_tables(snapshot.pk, [charts.SOURCES[chart]])
+    try:
+        _snapshot, tables = services.internal_tables(snapshot.pk, [charts.SOURCES[chart]])
+    except ValidationError as exc:
+        messages.error(request, str(exc))
+        return redirect("census_index")
     return _image(_chart(chart, charts.cube_of_table(tables[0])), fmt, f"census-snapshot-{snapshot.pk}-{chart}")

@@ -164,7 +164,7 @@ class _Universe:
     def ranges(self, withheld: np.ndarray, cells: Sequence[int], rules: Rules) -> dict[int, tuple[float, float]]:
         """What the attacker can work out about each of ``cells``: the lowest and highest value consistent with
         the published (rounded) counts, every relation between cells, and counts never being negative. The
-        lowest is only sought when the highest alone leaves too little room (otherwise 0 stands for it)."""
+        lowest is only sought when the highest alone leaves too little room (otherwise 1 stands for it)."""
         low, high = published_bounds(self.value, withheld, rules)
         rows: list[int] = []
         cols: list[int] = []
@@ -182,10 +182,10 @@ class _Universe:
             c[cell] = 1.0
             top = self._solve(-c, a, b, bounds)
             highest = float("inf") if top is None else -top
-            lowest = 0.0
+            lowest = 1.0
             if math.floor(highest + 1e-6) - self.value[cell] < rules.width:
                 found = self._solve(c, a, b, bounds)
-                lowest = 0.0 if found is None else found
+                lowest = 1.0 if found is None else found
             out[cell] = (lowest, highest)
         return out
 
@@ -201,7 +201,7 @@ class _Universe:
 
 
 def published_bounds(values: np.ndarray, withheld: np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
-    """The range a reader can give each count: a withheld one is anything from 0 up; a published one lies
+    """The range a reader can give each count: a withheld one is anything from 1 up; a published one lies
     within its rounding (base 5: 23 to 27 for 25), and is 0 or at least the threshold, since counts in
     between are withheld."""
     base, threshold = rules.rounding, rules.threshold
@@ -211,7 +211,8 @@ def published_bounds(values: np.ndarray, withheld: np.ndarray, rules: Rules) -> 
     nonzero = shown > 0
     low[nonzero] = np.maximum(low[nonzero], threshold)
     high[~nonzero] = np.where(high[~nonzero] >= threshold, high[~nonzero], 0)
-    low[withheld] = 0.0
+    # Zeros are shown and never withheld, so a withheld count is at least 1.
+    low[withheld] = 1.0
     high[withheld] = np.inf
     return low, high
 
@@ -381,7 +382,10 @@ def _withhold_partners(universe: _Universe, withheld: np.ndarray, cell: int, wid
                 corners.append(int(ids[corner]))
                 signs.append(sign)
             balanced = universe.balanced(corners, signs)
-            room = min((int(value[c]) for c, s in zip(corners, signs, strict=True) if s < 0), default=0)
+            # A shrinking corner, withheld, is known to be at least 1.
+            room = min((int(value[c]) for c, s in zip(corners, signs, strict=True) if s < 0), default=1) - 1
+            if any(value[c] == 0 for c in corners):
+                continue  # a zero is shown, never withheld: it cannot hide anything
             new = sorted({c for c in corners if not withheld[c]})
             certificate = balanced and room >= width
             if not new and not certificate:

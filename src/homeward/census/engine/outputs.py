@@ -50,6 +50,14 @@ class Output:
                 zip(cells, published, strict=True)]  # fmt: skip
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_text(text: str) -> str:
+    """A label from the gazetteer that a spreadsheet would run as a formula is written with a leading '."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def label(dim: str, code: str, table: CountTable, axis: int) -> str:
     if code == TOTAL:
         return "Total"
@@ -90,7 +98,7 @@ def codelists_csv(outputs: Sequence[Output]) -> bytes:
             for code in o.table.axis(axis):
                 if (dim, code) not in seen:
                     seen.add((dim, code))
-                    writer.writerow([dim.upper(), code, label(dim, code, o.table, axis)])
+                    writer.writerow([dim.upper(), code, _cell_text(label(dim, code, o.table, axis))])
     return out.getvalue().encode("utf-8")
 
 
@@ -136,7 +144,9 @@ def as_xlsx(outputs: Sequence[Output], meta: Meta) -> bytes:
     about.append(["Reference date", meta.reference_date])
     about.append(["Public release", "yes" if meta.public else "no (exact counts: internal use only)"])
     if meta.public:
-        about.append(["Counts below", meta.threshold, "are withheld (status C); others withheld to protect them: D"])
+        about.append(
+            ["Counts below", meta.threshold, "are withheld (status C), with other counts that would give them away"]
+        )
         about.append(["Counts rounded to a multiple of", meta.rounding])
     for o in outputs:
         sheet = book.create_sheet(o.table.code[:31])
@@ -149,6 +159,9 @@ def as_xlsx(outputs: Sequence[Output], meta: Meta) -> bytes:
                 *[label(d, k, o.table, i) for i, (d, k) in enumerate(zip(o.table.definition.dims, key, strict=True))],
                 value, status,
             ])  # fmt: skip
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                    cell.data_type = "s"  # a label that looks like a formula stays text
     book.properties.creator = "Homeward"
     import datetime as dt
 

@@ -10,6 +10,7 @@ and a total ``_T``, and every combination is present, zeros included. Codes foll
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 TOTAL = "_T"
 UNKNOWN = "_U"
+OTHER = "_O"  # categories too rare to name in a public release, together
 
 
 def gettext_noop(message: str) -> str:
@@ -133,6 +135,7 @@ def _fixed(values: list[str]) -> Callable[[Snapshot], list[str]]:
 
 
 YES_NO = ["yes", "no"]
+FOLDABLE = frozenset({"country"})
 DIMENSIONS = {
     d.code: d
     for d in (
@@ -255,15 +258,22 @@ def _person_view(con: duckdb.DuckDBPyConnection, ref: dt.date) -> None:
                    TRY_CAST(substr(pr.birth, 1, 4) AS INTEGER) AS b_y,
                    CASE WHEN length(pr.birth) >= 7 THEN CAST(substr(pr.birth, 6, 2) AS INTEGER) END AS b_m,
                    CASE WHEN length(pr.birth) >= 10 THEN CAST(substr(pr.birth, 9, 2) AS INTEGER) END AS b_d,
+                   -- The last day the recorded death can be: a death known to the year is dated 31 December.
                    CASE WHEN pr.death IS NULL THEN NULL
-                        ELSE pr.death || substr('-01-01', length(pr.death) - 3) END AS death_earliest,
+                        WHEN length(pr.death) = 4 THEN pr.death || '-12-31'
+                        WHEN length(pr.death) = 7 THEN strftime(last_day(CAST(pr.death || '-01' AS DATE)), '%Y-%m-%d')
+                        ELSE pr.death END AS death_latest,
                    CASE WHEN pr.birth IS NULL THEN NULL
                         ELSE pr.birth || substr('-01-01', length(pr.birth) - 3) END AS birth_earliest,
                    s.gid AS settlement_gid, s.district AS district_code
             FROM persons pr LEFT JOIN settlements s ON s.sid = pr.settlement
         ), aged AS (
             SELECT *,
+                   -- Born by the reference date (a partial date's earliest day) is at least 0 years old.
                    CASE WHEN b_y IS NULL THEN NULL
+                        WHEN birth_earliest <= '{ref.isoformat()}' THEN greatest(0, {ref.year} - b_y
+                             - CASE WHEN (COALESCE(b_m, 7), COALESCE(b_d, 1)) > ({ref.month}, {ref.day})
+                                    THEN 1 ELSE 0 END)
                         ELSE {ref.year} - b_y
                              - CASE WHEN (COALESCE(b_m, 7), COALESCE(b_d, 1)) > ({ref.month}, {ref.day})
                                     THEN 1 ELSE 0 END
@@ -272,7 +282,7 @@ def _person_view(con: duckdb.DuckDBPyConnection, ref: dt.date) -> None:
         )
         SELECT pid,
                (birth_earliest IS NULL OR birth_earliest <= '{ref.isoformat()}')
-               AND (death_earliest IS NULL OR death_earliest > '{ref.isoformat()}') AS living,
+               AND (death_latest IS NULL OR death_latest > '{ref.isoformat()}') AS living,
                age_years,
                CASE WHEN age_years IS NULL OR age_years < 0 THEN '{UNKNOWN}'
                     WHEN age_years >= 85 THEN '85+'
@@ -323,9 +333,12 @@ UNIVERSE_SQL = {
 
 
 def compute_tables(
-    snapshot: Snapshot, codes: Sequence[str] | None = None, *, threads: int | None = None
+    snapshot: Snapshot, codes: Sequence[str] | None = None, *, threads: int | None = None, fold_below: int | None = None
 ) -> list[CountTable]:
-    """Every table (or those named), each a complete cube, from one snapshot."""
+    """Every table (or those named), each a complete cube, from one snapshot. With ``fold_below``, the
+    categories that come from the data (countries of residence) are named only when at least that many
+    persons have them; the others count together as ``_O``, so a public code list does not tell that a
+    handful of members live in some country."""
     con = duckdb.connect()
     try:
         if threads:
@@ -339,14 +352,20 @@ def compute_tables(
         if unknown:
             raise UnknownTableError(f"no such census table: {', '.join(unknown)} (tables: {', '.join(TABLE_BY_CODE)})")
         wanted = [TABLE_BY_CODE[c] for c in codes] if codes else TABLES
-        return [_cube(con, snapshot, t) for t in wanted]
+        return [_cube(con, snapshot, t, fold_below) for t in wanted]
     finally:
         con.close()
 
 
-def _cube(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, table: TableDef) -> CountTable:
+def _cube(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, table: TableDef, fold_below: int | None) -> CountTable:
     dims = [DIMENSIONS[d] for d in table.dims]
-    categories = [[*d.categories(snapshot), *([UNKNOWN] if d.unknown else [])] for d in dims]
+    categories = []
+    for d in dims:
+        named = d.categories(snapshot)
+        if fold_below and d.code in FOLDABLE:
+            counts = Counter(snapshot.persons.column(d.code).to_pylist())
+            named = [c for c in named if counts[c] >= fold_below] + [OTHER]
+        categories.append([*named, *([UNKNOWN] if d.unknown else [])])
     index = [{c: i for i, c in enumerate(cats)} for cats in categories]
     shape = tuple(len(c) + 1 for c in categories)
     values = np.zeros(shape, dtype=np.int64)
@@ -364,8 +383,10 @@ def _cube(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, table: TableDef) -
                 where.append(shape[i] - 1)
             else:
                 position = index[i].get(row[i])
-                if position is None:  # a value outside the dimension's categories counts as unknown
-                    position = index[i].get(UNKNOWN, shape[i] - 1)
+                if position is None:  # a folded category, or a value outside the list: counted, never lost
+                    position = index[i].get(OTHER, index[i].get(UNKNOWN))
+                if position is None:
+                    raise ValueError(f"{table.code}: {table.dims[i]} {row[i]!r} is not one of its categories")
                 where.append(position)
         values[tuple(where)] += row[-1]
     labels = [d.labels(snapshot) for d in dims]
@@ -376,19 +397,21 @@ def _cube(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, table: TableDef) -
 
 
 def _population(snapshot: Snapshot, dim: str, categories: list[str]) -> dict[str, tuple[int | None, int | None]]:
-    """The gazetteer's pre-displacement population per category (and the latest year it refers to); for a
-    district, the sum over its settlements that have a figure."""
+    """The gazetteer's pre-displacement population per category (and the latest year it refers to). A
+    district's (and the total's) is the sum over its settlements only when every one of them has a figure:
+    otherwise there is none, as the registered count covers all of them."""
     s = snapshot.settlements
-    out: dict[str, tuple[int | None, int | None]] = {}
     gids, districts = s.column("gid").to_pylist(), s.column("district").to_pylist()
     pops, years = s.column("population").to_pylist(), s.column("population_year").to_pylist()
+    groups: dict[str, list[tuple[int | None, int | None]]] = {}
     for gid, district, pop, year in zip(gids, districts, pops, years, strict=True):
         key = gid if dim == "settlement" else (district or UNKNOWN)
-        if pop is None:
-            out.setdefault(key, (None, None))
-            continue
-        total, latest = out.get(key, (None, None))
-        out[key] = ((total or 0) + pop, max(latest or 0, year or 0) or None)
-    total_pop = [v[0] for v in out.values() if v[0] is not None]
-    out[TOTAL] = (sum(total_pop) if total_pop else None, None)
-    return {c: out.get(c, (None, None)) for c in [*categories, TOTAL]}
+        groups.setdefault(key, []).append((pop, year))
+        groups.setdefault(TOTAL, []).append((pop, year))
+
+    def summed(figures: list[tuple[int | None, int | None]]) -> tuple[int | None, int | None]:
+        if not figures or any(pop is None for pop, _ in figures):
+            return (None, None)
+        return (sum(pop or 0 for pop, _ in figures), max(year or 0 for _, year in figures) or None)
+
+    return {c: summed(groups.get(c, [])) for c in [*categories, TOTAL]}

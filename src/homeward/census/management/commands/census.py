@@ -59,7 +59,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"census snapshot {snapshot.pk}: {snapshot.persons:,} persons, {snapshot.households:,} households "
             f"on {snapshot.reference_date} (sha256 {snapshot.content_hash}); {snapshot.excluded:,} left out "
-            f"(restricted or erased)"
+            f"(restricted, erased, or registered after the reference date)"
         )
         self.stdout.write(
             f"public release {release.pk}: {len(result.outputs)} tables, counts below {release.threshold} withheld "
