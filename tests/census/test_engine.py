@@ -129,6 +129,9 @@ def test_tables_match_counts_made_from_the_truth(truth: list[dict[str, str]]) ->
             (p["origin_settlement"] or UNKNOWN, age_group(p["birth_year"])) for p in living
         ),
         "members_country_generation": Counter((p["current_country"] or UNKNOWN, generation(p)) for p in living),
+        "members_age_sex_generation": Counter(
+            (age_group(p["birth_year"]), p["sex"] or UNKNOWN, generation(p)) for p in living
+        ),
         "coverage_settlement": Counter((p["origin_settlement"],) for p in truth if p["generation"] == "0"),
     }
     for code, counts in expectations.items():

@@ -26,7 +26,7 @@ from django.utils import translation
 
 from homeward.access.roles import MATRIX, Cap, Role
 from homeward.audit.models import AuditEvent
-from homeward.census.charts import MEN, WOMEN, cube_of_release, pyramid_of, pyramid_svg
+from homeward.census.charts import GENERATION_COLOURS, MEN, WOMEN, cube_of_release, pyramid_of, pyramid_svg
 from homeward.census.engine.tables import AGE_GROUPS, TABLE_BY_CODE, TOTAL
 from homeward.census.models import CensusRelease, CensusSnapshot
 from homeward.census.services import census_release, census_run, internal_tables
@@ -174,6 +174,8 @@ def _bars(svg: Element, colour: str) -> dict[str, int]:
     for rect in svg.iter(f"{SVG}rect"):
         if rect.get("fill") == colour:
             title = rect.find(f"{SVG}title")
+            if title is None and rect.get("width") == "12":
+                continue  # a legend's swatch
             assert title is not None
             assert title.text
             label, _sep, count = title.text.rpartition(": ")
@@ -360,12 +362,27 @@ def test_the_pyramid_svg_parses_and_has_bars_for_both_sexes(client_for: Any, cen
     assert svg.tag == f"{SVG}svg"
     title = svg.find(f"{SVG}title")
     assert title is not None
-    assert title.text == "Registered members by age group and sex"
+    assert title.text == "Registered members by age group, sex and generation"
+    _s, (by_generation,) = internal_tables(census.snapshot.pk, ["members_age_sex_generation"])
+    parts = dict(by_generation.cells())
     for colour, sex, word in ((MEN, "M", "Men"), (WOMEN, "F", "Women")):
         bars = _bars(svg, colour)
         expected = {f"{age}, {word}": exact[(TOTAL, age, sex)] for age in AGE_GROUPS}
         assert bars == {label: n for label, n in expected.items() if n}, word
         assert len(bars) > 10
+        # Inside each bar, a part per generation, drawn with its own shade.
+        for generation, shade in GENERATION_COLOURS.items():
+            label = (
+                "0 (displaced themselves)"
+                if generation == "0"
+                else "none or unknown"
+                if generation == "_U"
+                else generation
+            )
+            drawn = {k.rsplit(", ", 1)[0]: n for k, n in _bars(svg, shade).items() if k.split(", ")[1] == word}
+            wanted = {f"{age}, {word}": parts[(age, sex, generation)] for age in AGE_GROUPS}
+            assert drawn == {k: n for k, n in wanted.items() if n}, (word, generation)
+            assert all(k.endswith(label) for k in _bars(svg, shade))
     png = client.get(f"/census/snapshots/{census.snapshot.pk}/charts/pyramid.png")
     assert png["Content-Type"] == "image/png"
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"

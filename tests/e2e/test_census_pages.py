@@ -61,7 +61,7 @@ def test_run_the_census_and_read_the_release(live_server: Any, page: Any, make_s
     # The analyst may also read the exact tables, with the charts drawn from them.
     page.locator("dl.meta").get_by_role("link", name=f"#{release.snapshot_id}", exact=True).click()
     page.wait_for_url(f"{base}/census/snapshots/{release.snapshot_id}/")
-    for name in ("Registered members by age group and sex", "Registered members by origin settlement"):
+    for name in ("Registered members by age group, sex and generation", "Registered members by origin settlement"):
         assert page.get_by_role("img", name=re.compile(name)).is_visible()
     assert axe_violations(page) == []
     assert page.csp_violations == []

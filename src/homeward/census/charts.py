@@ -110,7 +110,7 @@ def cube_of_release(
 
 
 TITLES = {
-    "pyramid": gettext_lazy("Registered members by age group and sex"),
+    "pyramid": gettext_lazy("Registered members by age group, sex and generation"),
     "origins": gettext_lazy("Registered members by origin settlement"),
     "coverage": gettext_lazy("Coverage by origin district"),
 }
@@ -124,6 +124,9 @@ class PyramidRow:
     label: str
     men: int | None
     women: int | None
+    # Per generation (GENERATION_ORDER), when the table has them: None where withheld.
+    men_parts: list[int | None] = field(default_factory=list)
+    women_parts: list[int | None] = field(default_factory=list)
 
 
 @dataclass
@@ -197,21 +200,46 @@ Chart = Pyramid | OriginMap | Coverage
 KINDS = ("pyramid", "origins", "coverage")
 # The table each chart is drawn from.
 SOURCES = {
-    "pyramid": "members_district_age_sex",
+    "pyramid": "members_age_sex_generation",
     "origins": "members_settlement_generation_sex",
     "coverage": "coverage_district",
 }
 
 
+GENERATION_ORDER = ["0", "1", "2", "3", "4+", UNKNOWN]
+# Generations as shades, from the displaced themselves (darkest) to the youngest; unknown in grey.
+GENERATION_COLOURS = {"0": "#0b3c5d", "1": "#2f6f8f", "2": "#5b9bb5", "3": "#8fc1d4", "4+": "#c3e0ea",
+                      UNKNOWN: "#b8bcc2"}  # fmt: skip
+
+
 def pyramid_of(cube: Cube) -> Pyramid:
-    """Men and women of each age group over every district (the district total)."""
+    """Men and women of each age group, split by generation when the table has it (age, sex, generation);
+    from a district table (district, age, sex), the district total without the split."""
     age_axis = cube.dims.index("age")
     ages = [a for a in cube.categories[age_axis] if a != UNKNOWN] or list(AGE_GROUPS)
-    rows = [PyramidRow(cube.label(age_axis, a), cube.value(TOTAL, a, "M"), cube.value(TOTAL, a, "F")) for a in ages]
-    other = [cube.value(TOTAL, TOTAL, s) for s in ("X", UNKNOWN)]
-    return Pyramid(
-        rows, cube.value(TOTAL, UNKNOWN, TOTAL), None if any(o is None for o in other) else sum(o or 0 for o in other)
-    )
+    if "generation" in cube.dims:
+
+        def at(age: str, sex: str, generation: str = TOTAL) -> int | None:
+            return cube.value(age, sex, generation)
+
+        rows = [
+            PyramidRow(cube.label(age_axis, a), at(a, "M"), at(a, "F"),
+                       [at(a, "M", g) for g in GENERATION_ORDER], [at(a, "F", g) for g in GENERATION_ORDER])
+            for a in ages
+        ]  # fmt: skip
+        unknown_age = at(UNKNOWN, TOTAL)
+        other = [at(TOTAL, s) for s in ("X", UNKNOWN)]
+    else:
+        rows = [PyramidRow(cube.label(age_axis, a), cube.value(TOTAL, a, "M"), cube.value(TOTAL, a, "F")) for a in ages]
+        unknown_age = cube.value(TOTAL, UNKNOWN, TOTAL)
+        other = [cube.value(TOTAL, TOTAL, s) for s in ("X", UNKNOWN)]
+    return Pyramid(rows, unknown_age, None if any(o is None for o in other) else sum(o or 0 for o in other))
+
+
+def _generation_label(code: str) -> str:
+    if code == UNKNOWN:
+        return str(_("none or unknown"))
+    return str(CATEGORY_LABELS["generation"].get(code, code))
 
 
 def origin_map_of(cube: Cube, coordinates: dict[str, tuple[float, float]]) -> OriginMap:
@@ -341,16 +369,38 @@ def pyramid_svg(chart: Pyramid, chart_id: str = "pyramid") -> str:
                 f'<rect x="{x:.1f}" y="{y + 2}" width="{length:.1f}" height="{row - 4}" fill="{colour}">'
                 f"<title>{_esc(f'{r.label}, {name}: {_number(value)}')}</title></rect>"
             )
+            # Inside the bar, each generation's part, from the displaced themselves outwards.
+            offset = 0.0
+            for code, part in zip(GENERATION_ORDER, r.men_parts if side < 0 else r.women_parts, strict=False):
+                if not part:
+                    continue
+                part_length = part * unit
+                px = base - offset - part_length if side < 0 else base + offset
+                body.append(
+                    f'<rect x="{px:.1f}" y="{y + 4}" width="{part_length:.1f}" height="{row - 8}" '
+                    f'fill="{GENERATION_COLOURS[code]}"><title>'
+                    f"{_esc(f'{r.label}, {name}, {_generation_label(code)}: {_number(part)}')}</title></rect>"
+                )
+                offset += part_length
             body.append(_text(base + side * (length + 3), y + 13, _number(value),
                               anchor="end" if side < 0 else "start", size=10, fill=MUTED))  # fmt: skip
     notes = []
+    y = bottom + 34
+    if any(r.men_parts or r.women_parts for r in rows):
+        body.append(_text(24, y, _("Generation:"), size=11, fill=MUTED))
+        x = 100.0
+        for code in GENERATION_ORDER:
+            body.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{GENERATION_COLOURS[code]}"/>')
+            label = _generation_label(code)
+            body.append(_text(x + 16, y, label, size=11))
+            x += 24 + 6.5 * len(label)
+        y += 20
     if chart.unknown_age:
         notes.append(_("Not shown: %(n)s of unknown age.") % {"n": _number(chart.unknown_age)})
     if chart.other_sex:
         notes.append(_("Not shown: %(n)s of other or unknown sex.") % {"n": _number(chart.other_sex)})
     if any(v is None for r in rows for v in (r.men, r.women)):
         notes.append(_("* count withheld: no bar is drawn."))
-    y = bottom + 34
     for note in notes:
         body.append(_text(24, y, note, size=11, fill=MUTED))
         y += 16
@@ -522,11 +572,20 @@ def png(chart: Chart) -> bytes:
 
 
 def _pyramid_figure(chart: Pyramid) -> Figure:
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100)
+    fig, ax = plt.subplots(figsize=(8.4, 5.2), dpi=100)
     labels = [r.label for r in chart.rows]
     ys = list(range(len(labels)))
     ax.barh(ys, [-(r.men or 0) for r in chart.rows], color=MEN, label=_plain(_("Men")))
     ax.barh(ys, [r.women or 0 for r in chart.rows], color=WOMEN, label=_plain(_("Women")))
+    if any(r.men_parts or r.women_parts for r in chart.rows):
+        for side in (-1, 1):
+            done = [0.0] * len(chart.rows)
+            for i, code in enumerate(GENERATION_ORDER):
+                widths = [float((r.men_parts if side < 0 else r.women_parts)[i] or 0) for r in chart.rows]
+                ax.barh(ys, [side * w for w in widths], left=[side * d for d in done], height=0.55,
+                        color=GENERATION_COLOURS[code],
+                        label=_plain(_generation_label(code)) if side < 0 else None)  # fmt: skip
+                done = [d + w for d, w in zip(done, widths, strict=True)]
     for y, r in zip(ys, chart.rows, strict=True):
         for value, side in ((r.men, -1), (r.women, 1)):
             if value is None:
@@ -537,7 +596,8 @@ def _pyramid_figure(chart: Pyramid) -> Figure:
     ax.set_title(_plain(chart.title), fontsize=11)
     ax.grid(axis="x", color=GRID)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, fontsize=9, loc="upper right")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
     return fig
 
 
