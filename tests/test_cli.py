@@ -130,7 +130,7 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
     assert run(["keys", "init"], tmp_path).returncode == 0
     migrate = run(["migrate", "--noinput"], tmp_path, timeout=300)
     assert migrate.returncode == 0, migrate.stderr
-    demo = run(["demo"], tmp_path)
+    demo = run(["demo"], tmp_path, timeout=600)  # imports, links and counts a community of 20,000
     assert demo.returncode == 0, demo.stderr
     assert "password:" in demo.stdout
     assert "demo census: snapshot of" in demo.stdout
