@@ -65,9 +65,9 @@ def _registry_state(reference_date: dt.date, progress: Progress | None = None) -
             f"""SELECT b.id, b.started_at, s.kind FROM {batch} b JOIN {source} s ON s.id = b.source_id"""  # noqa: S608
         )
         for batch_id, started, kind in cursor.fetchall():
-            if isinstance(started, str):
-                started = dt.datetime.fromisoformat(started)
-            months[batch_id] = (started.strftime("%Y-%m"), kind, started.date())
+            day = _date(started)
+            assert day is not None  # every batch has its start time
+            months[batch_id] = (day.strftime("%Y-%m"), kind, day)
         cursor.execute(
             f"""SELECT r.person_id, r.batch_id FROM {record} r JOIN (
                     SELECT person_id, MIN(id) AS first_id FROM {record} WHERE person_id IS NOT NULL GROUP BY person_id
@@ -141,11 +141,8 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _month(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return str(value.strftime("%Y-%m"))
+    day = _date(value)
+    return None if day is None else day.strftime("%Y-%m")
 
 
 def _settlements() -> pa.Table:

@@ -16,7 +16,7 @@ from homeward.audit.services import actor_of, audit_record
 from homeward.census import selectors
 from homeward.census.engine import outputs as out
 from homeward.census.engine import snapshot as snap
-from homeward.census.engine.disclosure import PRIMARY, Protected, Rules, RulesError, protect
+from homeward.census.engine.disclosure import Protected, Rules, RulesError, protect
 from homeward.census.engine.tables import (
     GEOGRAPHY_LEVELS,
     TABLES,
@@ -269,6 +269,12 @@ def internal_tables(
         raise ValidationError(str(exc), [("table", ",".join(codes or []), "unknown")]) from None
 
 
+def _exact_outputs(snapshot_id: int | None) -> tuple[CensusSnapshot, list[out.Output], out.Meta]:
+    snapshot, tables = internal_tables(snapshot_id)
+    meta = out.Meta(snapshot.content_hash, snapshot.reference_date.isoformat(), False)
+    return snapshot, [out.Output(t) for t in tables], meta
+
+
 def census_export(
     *,
     actor: Any,
@@ -299,10 +305,8 @@ def census_export(
         files = out.write(result.outputs, result.meta, fmt, out_dir)
         target: Any = result.release
     else:
-        snapshot, tables = internal_tables(snapshot_id)
-        meta = out.Meta(snapshot.content_hash, snapshot.reference_date.isoformat(), False)
-        files = out.write([out.Output(t) for t in tables], meta, fmt, out_dir)
-        target = snapshot
+        target, outputs, meta = _exact_outputs(snapshot_id)
+        files = out.write(outputs, meta, fmt, out_dir)
     try:
         with transaction.atomic():
             audit_record(
@@ -316,10 +320,6 @@ def census_export(
             path.unlink(missing_ok=True)
         raise
     return files
-
-
-def primary_count(protected: list[Protected]) -> int:
-    return sum(int((p.status == PRIMARY).sum()) for p in protected)
 
 
 def census_run_start(*, actor: Any, note: str = "") -> Any:
@@ -363,19 +363,9 @@ def census_download(
         outputs, meta = release_outputs(release)
         target: Any = release
     else:
-        snapshot, tables = internal_tables(snapshot_id)
-        outputs, meta = (
-            [out.Output(t) for t in tables],
-            out.Meta(snapshot.content_hash, snapshot.reference_date.isoformat(), False),
-        )
-        target = snapshot
+        target, outputs, meta = _exact_outputs(snapshot_id)
     stem = f"census-{'public-release' if meta.public else 'internal'}-{target.pk}"
-    if fmt == "csv":
-        name, data = f"{stem}.csv", out.tidy_csv(outputs, meta)
-    elif fmt == "json":
-        name, data = f"{stem}.json", out.as_json(outputs, meta)
-    else:
-        name, data = f"{stem}.xlsx", out.as_xlsx(outputs, meta)
+    name, data = next(iter(out.render(outputs, meta, fmt, stem).items()))
     with transaction.atomic():
         audit_record(actor=actor, action="census.downloaded", target=target,
                      data={"public": meta.public, "format": fmt})  # fmt: skip

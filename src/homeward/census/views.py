@@ -185,6 +185,18 @@ def _download(name: str, data: bytes, fmt: str) -> HttpResponse:
     return response
 
 
+def _download_or_back(request: HttpRequest, fmt: str, back: str, **target: int) -> HttpResponse:
+    """A release's or snapshot's tables as a file; on a problem, back to its page with the message."""
+    if fmt not in FORMATS:
+        raise Http404
+    try:
+        name, data = services.census_download(actor=request.user, fmt=fmt, **target)
+    except ValidationError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return _download(name, data, fmt)
+
+
 # --- Pages --------------------------------------------------------------------------------------------------
 
 
@@ -282,28 +294,15 @@ def snapshot_page(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @require_GET
 def release_download(request: HttpRequest, release_id: int, fmt: str) -> HttpResponse:
     release = _release_or_404(release_id)
-    if fmt not in FORMATS:
-        raise Http404
-    try:
-        name, data = services.census_download(actor=request.user, fmt=fmt, release_id=release.pk)
-    except ValidationError as exc:
-        messages.error(request, str(exc))
-        return redirect("census_release", release_id=release.pk)
-    return _download(name, data, fmt)
+    return _download_or_back(request, fmt, reverse("census_release", args=[release.pk]), release_id=release.pk)
 
 
 @require_capability(Cap.CENSUS_EXACT)
 @require_GET
 def snapshot_download(request: HttpRequest, snapshot_id: int, fmt: str) -> HttpResponse:
     snapshot = or_404(services.snapshot_get, snapshot_id)
-    if fmt not in FORMATS:
-        raise Http404
-    try:
-        name, data = services.census_download(actor=request.user, fmt=fmt, snapshot_id=snapshot.pk)
-    except ValidationError as exc:
-        messages.error(request, str(exc))
-        return redirect("census_snapshot", snapshot_id=snapshot.pk)
-    return _download(name, data, fmt)
+    back = reverse("census_snapshot", args=[snapshot.pk])
+    return _download_or_back(request, fmt, back, snapshot_id=snapshot.pk)
 
 
 @require_capability(Cap.CENSUS_VIEW)

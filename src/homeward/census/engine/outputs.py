@@ -194,20 +194,21 @@ def _fixed_core_times(data: bytes) -> bytes:
     return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
 
 
-def write(outputs: Sequence[Output], meta: Meta, fmt: str, out_dir: Path) -> list[Path]:
-    """Write the tables in one format into ``out_dir``; returns the files written."""
+def render(outputs: Sequence[Output], meta: Meta, fmt: str, stem: str) -> dict[str, bytes]:
+    """The files of one format by name, the tables' own file first (CSV adds the code lists)."""
     if fmt not in FORMATS:
         raise ValueError(f"format: one of {', '.join(FORMATS)}, not {fmt!r}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = "census-public" if meta.public else "census-internal"
-    files: dict[str, bytes] = {}
     if fmt == "csv":
-        files[f"{stem}.csv"] = tidy_csv(outputs, meta)
-        files[f"{stem}-codelists.csv"] = codelists_csv(outputs)
-    elif fmt == "json":
-        files[f"{stem}.json"] = as_json(outputs, meta)
-    else:
-        files[f"{stem}.xlsx"] = as_xlsx(outputs, meta)
+        return {f"{stem}.csv": tidy_csv(outputs, meta), f"{stem}-codelists.csv": codelists_csv(outputs)}
+    if fmt == "json":
+        return {f"{stem}.json": as_json(outputs, meta)}
+    return {f"{stem}.xlsx": as_xlsx(outputs, meta)}
+
+
+def write(outputs: Sequence[Output], meta: Meta, fmt: str, out_dir: Path) -> list[Path]:
+    """Write the tables in one format into ``out_dir``; returns the files written."""
+    files = render(outputs, meta, fmt, "census-public" if meta.public else "census-internal")
+    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in files.items():
         path = out_dir / name
