@@ -46,6 +46,12 @@ Census:
                      exact tables (internal), or with --public only disclosure-controlled ones
   census list        the snapshots and releases
 
+Return plans (files, no database needed):
+  plan generate --settlements N --persons M --phases P --seed S --out INSTANCE.json
+  plan solve INSTANCE.json --out SOLUTION.json [--time-limit S]
+                     a phased plan with its objective, proven bound and gap; who cannot go, and why
+  plan check INSTANCE.json SOLUTION.json   verify every constraint and cohort independently
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar
@@ -81,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             return (link_file_command if args[0] == "link-file" else link_evaluate_command)(args[1:])
         except KeyboardInterrupt:
             return 130
+    if args[0] == "plan":
+        # Return plans on files need no database and no keys either.
+        from homeward.planning.commands import plan_command
+
+        return plan_command(args[1:])
     if args[:2] == ["help", "--all"]:
         args = ["help"]
 

@@ -44,3 +44,17 @@ class BarProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class PercentBar(BarProgress):
+    """A bar from 0 to 100 % for work that reports the share done, as ``step(message, done)``."""
+
+    def __init__(self, message: str, *, disable: bool | None = None) -> None:
+        super().__init__(unit="%", disable=disable)
+        self.shown = 0
+        self.start(100, message)
+
+    def step(self, message: str, done: float) -> None:
+        percent = int(done * 100)
+        self.advance(max(0, percent - self.shown), message)
+        self.shown = max(self.shown, percent)

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from homeward.core.progress import BarProgress
+from homeward.core.commandline import parse_args as _parse
+from homeward.core.commandline import say as _say
+from homeward.core.progress import PercentBar
 
 
 def _parser_link() -> argparse.ArgumentParser:
@@ -59,21 +61,9 @@ def _sources(text: str) -> list[str] | str | None:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
 def _fail(command: str, text: str) -> int:
     sys.stderr.write(f"homeward {command}: {text}\n")
     return 2
-
-
-def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
-    """The arguments, or the exit status when argparse has already answered (--help, a usage error)."""
-    try:
-        return parser.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
 
 
 def link_file_command(argv: list[str]) -> int:
@@ -89,14 +79,8 @@ def link_file_command(argv: list[str]) -> int:
         return _fail("link-file", "--threshold is a match probability between 0 and 1")
     if args.model is not None and not args.model.is_file():
         return _fail("link-file", f"the model {args.model} does not exist")
-    bar = BarProgress(unit="%")
-    bar.start(100, "linking")
-    shown = [0]
-
-    def step(message: str, done: float) -> None:
-        percent = int(done * 100)
-        bar.advance(max(0, percent - shown[0]), message)
-        shown[0] = max(shown[0], percent)
+    bar = PercentBar("linking")
+    step = bar.step
 
     started = time.perf_counter()
     try:

@@ -1,0 +1,35 @@
+"""The instance as arrays, shared by the heuristic and the mathematical programs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from homeward.planning.solver.model import Instance
+
+
+class Problem:
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        P = self.phases = instance.phases
+        self.settlement_index = {s.id: i for i, s in enumerate(instance.settlements)}
+        self.route_index = {r.id: i for i, r in enumerate(instance.routes)}
+        self.cap = np.array([s.housing for s in instance.settlements], dtype=np.float64).reshape(-1, P)
+        self.seats = np.array([r.seats for r in instance.routes], dtype=np.float64).reshape(-1, P)
+        self.budget = np.array(instance.budget, dtype=np.float64)
+        self.settlement_route = np.array([self.route_index[s.route] for s in instance.settlements], dtype=np.int64)
+        gates = [instance.gate_phase(s) for s in instance.settlements]
+        self.settlement_gate = np.array([P if g is None else g for g in gates], dtype=np.int64)
+        cohorts = instance.cohorts
+        self.cohorts = cohorts
+        self.c_settlement = np.array([self.settlement_index[c.settlement] for c in cohorts], dtype=np.int64)
+        self.c_route = self.settlement_route[self.c_settlement] if len(cohorts) else np.zeros(0, np.int64)
+        self.c_gate = self.settlement_gate[self.c_settlement] if len(cohorts) else np.zeros(0, np.int64)
+        self.c_persons = np.array([c.persons for c in cohorts], dtype=np.float64)
+        self.c_households = np.array([c.household_count for c in cohorts], dtype=np.float64)
+        self.c_weight = np.array([instance.cohort_weight(c) for c in cohorts], dtype=np.float64)
+        self.cp = instance.standards.cost_per_person
+        self.c_cost = self.c_persons * self.cp
+        self.earliness = (P - np.arange(P)) / P
+        self.penalty = instance.split_penalty
+        # A little room for rounding in money; places and seats are whole numbers.
+        self.money_eps = 1e-6 * max(1.0, float(self.budget.max()) if P else 1.0)
