@@ -134,6 +134,11 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
     assert demo.returncode == 0, demo.stderr
     assert "password:" in demo.stdout
     assert "demo census: snapshot of" in demo.stdout
+    assert "demo plan: " in demo.stdout
+    plan_files = [str(tmp_path / "demo-plan" / name) for name in ("instance.json", "solution.json")]
+    checked = run(["plan", "check", *plan_files], tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "valid: objective" in checked.stdout
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     environ.update({"HOMEWARD_VAR_DIR": str(tmp_path), "HOMEWARD_ENV": "development"})

@@ -9,9 +9,12 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from homeward.cli import main
+from homeward.planning.solver import lagrange, programs
+from homeward.planning.solver.arrays import Problem
 from homeward.planning.solver.check import check
 from homeward.planning.solver.files import (
     PlanFileError,
@@ -118,7 +121,7 @@ def test_a_file_that_is_not_json_is_refused_with_its_line(tmp_path: Path, capsys
 
 def test_plans_pass_the_independent_check_and_report_a_bound_no_lower_than_their_value() -> None:
     instance = generate(settlements=40, persons=12000, phases=8, seed=3)
-    plan = solve(instance, time_limit=20, method="heuristic")
+    plan = solve(instance, time_limit=4, method="heuristic")
     result = check(instance, plan.moves, reported_objective=plan.objective)
     assert result.valid, result.errors[:5]
     assert result.objective == pytest.approx(plan.objective)
@@ -168,7 +171,7 @@ def test_on_a_tiny_instance_the_plan_is_the_best_of_every_possible_plan() -> Non
 def test_exact_milp_confirms_the_heuristic_never_beats_the_optimum_on_small_generated_instances() -> None:
     for seed in (1, 2, 3):
         instance = generate(settlements=6, persons=900, phases=4, seed=seed)
-        heuristic = solve(instance, time_limit=20, method="heuristic")
+        heuristic = solve(instance, time_limit=3, method="heuristic")
         exact = solve(instance, time_limit=60, method="exact")
         assert exact.status == "optimal"
         assert check(instance, exact.moves).valid
@@ -335,3 +338,66 @@ def test_phase_dates_follow_the_start_and_the_phase_length() -> None:
     instance = parse_instance(tiny())
     assert instance.phase_start(2) == dt.date(2027, 5, 31)
     assert [instance.gate_phase(s) for s in instance.settlements] == [0, 1]
+
+
+def test_the_settlement_schedule_bound_holds_at_any_prices() -> None:
+    # A settlement with six cohorts (more than the exact schedule takes) and one with three.
+    data = tiny(
+        phases=4, budget=[300, 300, 300, 300], weights={"vulnerability": 0.5, "split_penalty": 0.2},
+        standards={"package_cost_per_person": 10},
+        routes=[{"id": "R1", "seats": [12, 12, 14, 14]}],
+        settlements=[
+            {"id": "A", "route": "R1", "safe_from": START, "housing": [6, 12, 20, 30]},
+            {"id": "B", "route": "R1", "safe_from": "2027-05-01", "housing": [0, 9, 9, 14]},
+        ],
+        cohorts=[
+            {"id": f"a{i}", "settlement": "A", "households": {str(1 + i % 3): 1, "2": 1}, "vulnerable_persons": i % 2}
+            for i in range(6)
+        ]
+        + [
+            {"id": "b1", "settlement": "B", "households": {"3": 2}},
+            {"id": "b2", "settlement": "B", "households": {"1": 1, "2": 1}},
+            {"id": "b3", "settlement": "B", "households": {"4": 1}},
+        ],
+    )  # fmt: skip
+    instance = parse_instance(data)
+    optimum = solve(instance, time_limit=60, method="exact")
+    assert optimum.status == "optimal"
+    pb = Problem(instance)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        seat_price = rng.uniform(0, 0.5, pb.seats.shape) * rng.integers(0, 2, pb.seats.shape)
+        money_price = rng.uniform(0, 0.02, pb.phases) * rng.integers(0, 2, pb.phases)
+        assert lagrange.evaluate(pb, seat_price, money_price).bound >= optimum.objective - 1e-6
+    plan = solve(instance, time_limit=20, method="heuristic")
+    assert plan.bound >= optimum.objective - 1e-6
+    assert plan.objective <= optimum.objective + 1e-6
+
+
+def test_without_shared_limits_the_settlement_schedule_is_the_optimum() -> None:
+    # Seats and budget to spare, splits never worth their penalty: only housing binds, and the dynamic
+    # programme over each settlement's cohorts is exact.
+    data = tiny(
+        phases=5, budget=[1e6] * 5, weights={"vulnerability": 1.0, "split_penalty": 100.0},
+        routes=[{"id": "R1", "seats": [1000] * 5}],
+        settlements=[{"id": "A", "route": "R1", "safe_from": START, "housing": [4, 9, 12, 20, 26]}],
+        cohorts=[
+            {"id": "community", "settlement": "A", "households": {"4": 2, "3": 2}, "vulnerable_persons": 3},
+            {"id": "own", "settlement": "A", "households": {"4": 1}},
+            {"id": "elsewhere", "settlement": "A", "households": {"2": 2, "1": 1}, "vulnerable_persons": 4},
+        ],
+    )  # fmt: skip
+    instance = parse_instance(data)
+    best = max(plan_value(instance, moves) for moves in _all_plans(instance) if check(instance, moves).valid)
+    pb = Problem(instance)
+    assert lagrange.evaluate(pb, np.zeros_like(pb.seats), np.zeros(pb.phases)).bound == pytest.approx(best)
+
+
+def test_on_a_generated_community_the_plan_is_proven_close_to_optimal() -> None:
+    instance = generate(settlements=100, persons=50_000, phases=12, seed=4)
+    plan = solve(instance, time_limit=60, method="heuristic", target_gap=0.01)
+    assert check(instance, plan.moves).valid
+    assert plan.gap <= 0.01, (plan.objective, plan.bound)
+    relaxed = programs.relaxation(Problem(instance), 120)
+    assert relaxed is not None
+    assert plan.bound <= relaxed.bound + 1e-6  # the schedule bound is no weaker than the plain LP's

@@ -33,3 +33,38 @@ class Problem:
         self.penalty = instance.split_penalty
         # A little room for rounding in money; places and seats are whole numbers.
         self.money_eps = 1e-6 * max(1.0, float(self.budget.max()) if P else 1.0)
+
+
+def restricted(
+    pb: Problem, cohorts: list[int], used: np.ndarray, seats_used: np.ndarray, spent: np.ndarray
+) -> tuple[Problem, np.ndarray]:
+    """The problem of placing only ``cohorts`` in what the rest of a plan leaves (its housing, seats, money).
+
+    Returns the smaller problem and, for each of its settlements, the index of that settlement in ``pb``.
+    """
+    sub = Problem.__new__(Problem)
+    sub.instance = pb.instance
+    sub.phases = pb.phases
+    sub.route_index = pb.route_index
+    index = np.array(cohorts, dtype=np.int64)
+    settlements = np.unique(pb.c_settlement[index])
+    local = {int(s): i for i, s in enumerate(settlements)}
+    sub.settlement_index = {pb.instance.settlements[int(s)].id: i for i, s in enumerate(settlements)}
+    sub.cap = np.maximum(pb.cap[settlements] - used[settlements], 0.0)
+    sub.seats = np.maximum(pb.seats - seats_used, 0.0)
+    sub.budget = np.maximum(pb.budget - spent, 0.0)
+    sub.settlement_route = pb.settlement_route[settlements]
+    sub.settlement_gate = pb.settlement_gate[settlements]
+    sub.cohorts = tuple(pb.cohorts[c] for c in cohorts)
+    sub.c_settlement = np.array([local[int(pb.c_settlement[c])] for c in cohorts], dtype=np.int64)
+    sub.c_route = pb.c_route[index]
+    sub.c_gate = pb.c_gate[index]
+    sub.c_persons = pb.c_persons[index]
+    sub.c_households = pb.c_households[index]
+    sub.c_weight = pb.c_weight[index]
+    sub.cp = pb.cp
+    sub.c_cost = pb.c_cost[index]
+    sub.earliness = pb.earliness
+    sub.penalty = pb.penalty
+    sub.money_eps = pb.money_eps
+    return sub, settlements

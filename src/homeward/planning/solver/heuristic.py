@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -233,3 +233,135 @@ def improve(state: State, order: Order, *, rounds: int = 3, deadline: float | No
 def priority_order(problem: Problem) -> np.ndarray:
     """Vulnerable cohorts first, then those whose settlement opens first, then the larger."""
     return np.lexsort((-problem.c_persons, problem.c_gate, -problem.c_weight))
+
+
+def replan_settlements(state: State, *, deadline: float | None = None) -> State:
+    """Re-plan the cohorts bound for each settlement together, trying the community first, the small groups
+    first and the most vulnerable first: small groups placed early can keep a whole community waiting."""
+    import time
+
+    pb = state.pb
+    members: dict[int, list[int]] = {}
+    for c in range(len(pb.cohorts)):
+        members.setdefault(int(pb.c_settlement[c]), []).append(c)
+    for cohorts in members.values():
+        if len(cohorts) < 2:
+            continue
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        before = {c: state.parts[c] for c in cohorts if c in state.parts}
+        start_value = state.value
+        orders = (
+            sorted(cohorts, key=lambda c: -pb.c_persons[c]),
+            sorted(cohorts, key=lambda c: pb.c_persons[c]),
+            sorted(cohorts, key=lambda c: -pb.c_weight[c]),
+        )
+        best_value, best_parts = start_value, before
+        for order in orders:
+            for c in before:
+                if c in state.parts:
+                    state.remove(c)
+            for c in cohorts:
+                if c in state.parts:
+                    state.remove(c)
+            for c in order:
+                option = state.best(c)
+                if option is not None:
+                    state.place(c, option[1])
+            if state.value > best_value + 1e-9:
+                best_value, best_parts = state.value, {c: state.parts[c] for c in cohorts if c in state.parts}
+        for c in cohorts:
+            if c in state.parts:
+                state.remove(c)
+        for c, parts in best_parts.items():
+            state.place(c, parts)
+    return state
+
+
+def polish(state: State, order: Order, *, deadline: float | None = None) -> State:
+    """Re-plan settlements and move cohorts earlier until neither gains any more (or time runs out)."""
+    import time
+
+    while deadline is None or time.perf_counter() < deadline:
+        before = state.value
+        replan_settlements(state, deadline=deadline)
+        improve(state, order, rounds=1, deadline=deadline)
+        if state.value <= before + 1e-9 * max(1.0, abs(before)):
+            break
+    return state
+
+
+def follow(problem: Problem, target: np.ndarray) -> State:
+    """Place each cohort in the phase a schedule asks for, or the next one that has room, or its best place."""
+    state = State(problem)
+    order = np.lexsort((-problem.c_weight, target))
+    for c in order:
+        c = int(c)
+        placed = False
+        for p in range(int(target[c]), problem.phases):
+            parts = state.at(c, p)
+            if parts is not None:
+                state.place(c, parts)
+                placed = True
+                break
+        if not placed:
+            option = state.best(c)
+            if option is not None:
+                state.place(c, option[1])
+    return state
+
+
+def neighbourhood_search(
+    state: State, *, deadline: float, size: int = 40, seed: int = 0, on_better: Callable[[State], None] | None = None
+) -> State:
+    """Free the cohorts of a few settlements on one route, solve their placement exactly (HiGHS MILP) in what
+    the rest of the plan leaves, and keep the result when it is better; repeat until time runs out."""
+    import time
+
+    from homeward.planning.solver import programs
+    from homeward.planning.solver.arrays import restricted
+
+    pb = state.pb
+    rng = np.random.default_rng(seed)
+    by_route: dict[int, list[int]] = {}
+    for s in range(pb.cap.shape[0]):
+        by_route.setdefault(int(pb.settlement_route[s]), []).append(s)
+    members: dict[int, list[int]] = {}
+    for c in range(len(pb.cohorts)):
+        if pb.c_gate[c] < pb.phases:
+            members.setdefault(int(pb.c_settlement[c]), []).append(c)
+    routes = [r for r, settlements in by_route.items() if any(s in members for s in settlements)]
+    if not routes:
+        return state
+    failures = 0
+    while time.perf_counter() < deadline - 0.5 and failures < 200:
+        route = int(rng.choice(routes))
+        settlements = [s for s in by_route[route] if s in members]
+        rng.shuffle(settlements)
+        free: list[int] = []
+        for s in settlements:
+            if len(free) + len(members[s]) > size and free:
+                break
+            free.extend(members[s])
+        old = {c: state.parts[c] for c in free if c in state.parts}
+        old_value = state.value
+        for c in old:
+            state.remove(c)
+        sub, _settlements = restricted(pb, free, state.used, state.seats_used, state.spent)
+        start = {i: old[c] for i, c in enumerate(free) if c in old}
+        result = programs.exact(sub, min(5.0, deadline - time.perf_counter()), start=start)
+        if result is not None:
+            for i, parts in result.parts.items():
+                state.place(free[i], parts)
+        if result is None or state.value <= old_value + 1e-9 * max(1.0, abs(old_value)):
+            for c in free:
+                if c in state.parts:
+                    state.remove(c)
+            for c, parts in old.items():
+                state.place(c, parts)
+            failures += 1
+        else:
+            failures = 0
+            if on_better is not None:
+                on_better(state)
+    return state

@@ -98,7 +98,6 @@ class Cohort(_HouseholdCounts):
     origin: str = ""
 
 
-
 @dataclass(frozen=True)
 class Instance:
     name: str
@@ -147,14 +146,15 @@ class Move(_HouseholdCounts):
     households: tuple[tuple[int, int], ...]
 
 
-
 @dataclass(frozen=True)
 class Unplaced:
     cohort: str
     persons: int
     reason: str  # gate | housing | transport | budget | competition
-    message: str
+    message: str  # in English; an interface translates ``template`` and fills in ``params``
     detail: dict[str, object] = field(default_factory=dict)
+    template: str = ""
+    params: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

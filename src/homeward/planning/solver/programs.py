@@ -125,9 +125,11 @@ class Relaxation:
     bound: float
     x: np.ndarray  # cohorts x phases: the share of each cohort moving in each phase
     seconds: float
+    seat_price: np.ndarray  # the duals of the seat rows (routes x phases) and of the budget rows (phases)
+    money_price: np.ndarray
 
 
-def _patterns(pb: Problem) -> tuple[np.ndarray, ...]:
+def _patterns(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ways each cohort can move, judged on the cohort alone, as (cohort, phase, first part, persons later).
 
     A whole move in phase p needs the places, seats and budget of phase p. A split over (p, p + 1) moves a
@@ -150,6 +152,11 @@ def _patterns(pb: Problem) -> tuple[np.ndarray, ...]:
     hi = np.minimum.reduce([np.broadcast_to(n - smallest, (C, P)), cap, seats, np.floor(afford)])
     lo = np.maximum.reduce([np.broadcast_to(smallest, (C, P)), n - seats[:, nxt], n - np.floor(afford[:, nxt])])
     split = open_ & many & (phase < P - 1) & (cap[:, nxt] >= n) & (lo <= hi)
+    return whole, split, hi, lo
+
+
+def _pattern_lists(pb: Problem) -> tuple[np.ndarray, ...]:
+    whole, split, hi, lo = _patterns(pb)
     wc, wp = np.nonzero(whole)
     sc, sp = np.nonzero(split)
     return wc, wp, sc, sp, hi[sc, sp], lo[sc, sp]
@@ -162,9 +169,9 @@ def relaxation(pb: Problem, time_limit: float) -> Relaxation | None:
     started = time.perf_counter()
     C, P = len(pb.cohorts), pb.phases
     S, R = pb.cap.shape[0], pb.seats.shape[0]
-    wc, wp, sc, sp, hi, lo = _patterns(pb)
+    wc, wp, sc, sp, hi, lo = _pattern_lists(pb)
     if len(wc) + len(sc) == 0:
-        return Relaxation(0.0, np.zeros((C, P)), time.perf_counter() - started)
+        return Relaxation(0.0, np.zeros((C, P)), time.perf_counter() - started, np.zeros((R, P)), np.zeros(P))
     b = _Builder()
     v, e, n = pb.c_weight, pb.earliness, pb.c_persons
     whole = b.columns(v[wc] * e[wp] * n[wc], 0.0, 1.0)
@@ -204,7 +211,10 @@ def relaxation(pb: Problem, time_limit: float) -> Relaxation | None:
         has = nxt > 0
         np.add.at(x, (cc[has], pp[has] + 1), share[has] * nxt[has] / n[cc[has]])
     bound = float(highs.getInfo().objective_function_value)
-    return Relaxation(bound, x, time.perf_counter() - started)
+    duals = np.abs(np.asarray(highs.getSolution().row_dual))
+    seat_price = duals[seat_row : seat_row + R * P].reshape(R, P)
+    money_price = duals[money_row : money_row + P]
+    return Relaxation(bound, x, time.perf_counter() - started, seat_price, money_price)
 
 
 @dataclass
@@ -223,15 +233,23 @@ def exact(pb: Problem, time_limit: float, start: dict[int, list[Part]] | None = 
     z: dict[tuple[int, int], int] = {}
     w: dict[tuple[int, int], int] = {}
     nvar: dict[tuple[int, int], list[tuple[int, int, int]]] = {}  # (c, p) -> [(size, count, column)]
+    # only the moves a cohort could make on its own: this keeps the relaxation from spreading a community
+    # over phases in which it could never move
+    can_whole, can_split, _hi, _lo = _patterns(pb)
+    must_split: list[tuple[int, int]] = []
     for c in range(C):
-        gate = int(pb.c_gate[c])
         households = pb.cohorts[c].households
         v = pb.c_weight[c]
-        for p in range(gate, P):
-            z[c, p] = int(b.columns(np.array([v * pb.earliness[p] * pb.c_persons[c]]), 0.0, 1.0, integer=True)[0])
+        for p in range(P):
+            if can_whole[c, p] or can_split[c, p]:
+                z[c, p] = int(b.columns(np.array([v * pb.earliness[p] * pb.c_persons[c]]), 0.0, 1.0, integer=True)[0])
+                if not can_whole[c, p]:
+                    must_split.append((c, p))
         if pb.c_households[c] < 2:
             continue
-        for p in range(gate, P - 1):
+        for p in range(P - 1):
+            if not can_split[c, p]:
+                continue
             w[c, p] = int(b.columns(np.array([-pb.penalty]), 0.0, 1.0, integer=True)[0])
             cols = []
             for size, count in households:
@@ -243,6 +261,9 @@ def exact(pb: Problem, time_limit: float, start: dict[int, list[Part]] | None = 
     once = b.row_block(C, -np.inf, 1.0)
     for (c, _p), col in z.items():
         b.entries(np.array([once + c]), np.array([col]), 1.0)
+    for c, p in must_split:  # z <= w where the cohort cannot move whole
+        r = b.row_block(1, -np.inf, 0.0)
+        b.entries(np.array([r, r]), np.array([z[c, p], w[c, p]]), np.array([1.0, -1.0]))
     for (c, p), wc in w.items():
         r = b.row_block(1, -np.inf, 0.0)  # w <= z
         b.entries(np.array([r, r]), np.array([wc, z[c, p]]), np.array([1.0, -1.0]))
@@ -285,7 +306,7 @@ def exact(pb: Problem, time_limit: float, start: dict[int, list[Part]] | None = 
     money_row = b.row_block(P, -np.inf, pb.budget + pb.money_eps)
     for c in range(C):
         s, r = int(pb.c_settlement[c]), int(pb.c_route[c])
-        for p in range(int(pb.c_gate[c]), P):
+        for p in range(P):
             for col, persons, _households in terms(c, p):
                 rows = np.array([stock_row + s * P + p, seat_row + r * P + p, money_row + p])
                 vals = np.array([-persons, persons, persons * pb.cp])

@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from homeward.planning.solver import heuristic, programs
+from homeward.planning.solver import heuristic, lagrange, programs
 from homeward.planning.solver.arrays import Problem
 from homeward.planning.solver.model import Instance, Move, Plan, TracePoint, Unplaced, _, plan_value
 
 # MILP is tried when the model has at most this many integer columns (cohorts x phases x household sizes)
-EXACT_LIMIT = 40_000
+EXACT_LIMIT = 3_000
 METHODS = ("auto", "heuristic", "exact")
 
 Step = Callable[[str, float], None]
@@ -25,12 +25,21 @@ def _moves(pb: Problem, state_parts: dict[int, list[heuristic.Part]]) -> list[Mo
     ]
 
 
+def _schedule(pb: Problem, state: heuristic.State) -> tuple[np.ndarray, np.ndarray]:
+    """A plan as each cohort's first phase and the persons moving in it, to offer to the master as columns."""
+    phase = np.full(len(pb.cohorts), pb.phases, dtype=np.int64)
+    first = np.zeros(len(pb.cohorts))
+    for c, parts in state.parts.items():
+        phase[c] = parts[0][0]
+        first[c] = sum(size * n for size, n in parts[0][1])
+    return phase, first
+
+
 def _integer_columns(pb: Problem) -> int:
-    total = 0
-    for c, cohort in enumerate(pb.cohorts):
-        open_phases = max(0, pb.phases - int(pb.c_gate[c]))
-        total += open_phases * (2 + len(cohort.households))
-    return total
+    """The integer columns of the exact MILP: a start and a split per possible move, and households per size."""
+    whole, split, _hi, _lo = programs._patterns(pb)
+    sizes = np.array([len(c.households) for c in pb.cohorts])
+    return int((whole | split).sum() + (split.sum(axis=1) * (1 + sizes)).sum())
 
 
 def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
@@ -50,22 +59,20 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
         if gate >= P:
             reason = "gate"
             if settlement.safe_from is None:
-                message = _("%(settlement)s is not assessed safe, so it receives no one in this plan") % {
-                    "settlement": settlement.name
-                }
+                template = _("%(settlement)s is not assessed safe, so it receives no one in this plan")
+                params: dict[str, object] = {"settlement": settlement.name}
             else:
-                message = _("%(settlement)s is assessed safe only from %(date)s, after the plan's last phase") % {
-                    "settlement": settlement.name,
-                    "date": settlement.safe_from.isoformat(),
-                }
+                template = _("%(settlement)s is assessed safe only from %(date)s, after the plan's last phase")
+                params = {"settlement": settlement.name, "date": settlement.safe_from.isoformat()}
                 detail["safe_from"] = settlement.safe_from.isoformat()
         elif n > pb.cap[s, -1]:
             reason = "housing"
             detail["places"] = int(pb.cap[s, -1])
-            message = _(
+            template = _(
                 "the cohort has %(persons)d persons and %(settlement)s will have only %(places)d places by the end "
                 "of the plan"
-            ) % {"persons": n, "settlement": settlement.name, "places": int(pb.cap[s, -1])}
+            )
+            params = {"persons": n, "settlement": settlement.name, "places": int(pb.cap[s, -1])}
         elif (
             max(
                 [pb.seats[r, p] for p in range(gate, P)]
@@ -76,10 +83,11 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
             reason = "transport"
             seats = int(max(pb.seats[r, gate:]))
             detail["seats"] = seats
-            message = _(
+            template = _(
                 "the cohort has %(persons)d persons and %(route)s has at most %(seats)d seats in a phase; even split "
                 "over two phases it does not fit"
-            ) % {"persons": n, "route": route.name, "seats": seats}
+            )
+            params = {"persons": n, "route": route.name, "seats": seats}
         elif (
             max([pb.budget[p] for p in range(gate, P)] + [pb.budget[p] + pb.budget[p + 1] for p in range(gate, P - 1)])
             + pb.money_eps
@@ -87,7 +95,8 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
         ):
             reason = "budget"
             detail["cost"] = round(float(pb.c_cost[c]), 2)
-            message = _("moving the cohort costs %(cost).2f %(currency)s, more than the budget of any two phases") % {
+            template = _("moving the cohort costs %(cost).2f %(currency)s, more than the budget of any two phases")
+            params = {
                 "cost": float(pb.c_cost[c]),
                 "currency": inst.standards.currency,
             }
@@ -104,12 +113,13 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
                 if pb.budget[p] - state.spent[p] + pb.money_eps < pb.c_cost[c]:
                     short["budget"] += 1
             detail.update({f"phases_short_of_{k}": v for k, v in short.items()})
-            message = _(
+            template = _(
                 "room for it is taken by cohorts of higher priority: of the %(open)d phases open to it, housing at "
                 "%(settlement)s is short in %(housing)d, seats on %(route)s in %(transport)d and the budget in "
                 "%(budget)d"
-            ) % {"open": P - gate, "settlement": settlement.name, "route": route.name, **short}
-        out.append(Unplaced(cohort.id, n, reason, message, detail))
+            )
+            params = {"open": P - gate, "settlement": settlement.name, "route": route.name, **short}
+        out.append(Unplaced(cohort.id, n, reason, template % params, detail, template, params))
     return out
 
 
@@ -139,10 +149,6 @@ def solve(
     best = heuristic.greedy(pb, priority)
     used_method = "greedy"
     trace.append(TracePoint(elapsed(), best.value, None, "greedy"))
-    phase_by_phase = heuristic.sweep(pb, priority)
-    if phase_by_phase.value > best.value + 1e-9:
-        best, used_method = phase_by_phase, "sweep"
-    trace.append(TracePoint(elapsed(), best.value, None, "sweep"))
     bound = float((pb.c_weight * pb.c_persons).sum())  # everyone in phase 1: a trivial bound
     status = "feasible"
 
@@ -151,31 +157,60 @@ def solve(
         if candidate.value > best.value + 1e-9:
             best = candidate
             used_method = event
-        trace.append(TracePoint(elapsed(), best.value, bound, event))
+        trace.append(TracePoint(elapsed(), best.value, bound if bound_known else None, event))
 
+    def close_enough() -> bool:
+        return best.value >= bound - target_gap * abs(bound)
+
+    bound_known = False
+    exact_next = method == "exact" or (method == "auto" and _integer_columns(pb) <= EXACT_LIMIT)
+    final_deadline = deadline
+    if exact_next:  # leave most of the time to the MILP
+        deadline = min(deadline, started + 0.25 * time_limit)
+    consider(heuristic.sweep(pb, priority), "sweep")
     if method in ("auto", "heuristic") and time.perf_counter() < deadline:
-        report(_("bound from the LP relaxation"), 0.1)
-        relaxed = programs.relaxation(pb, deadline - time.perf_counter())
-        if relaxed is not None:
-            bound = min(bound, relaxed.bound)
-            trace.append(TracePoint(elapsed(), best.value, bound, "lp bound"))
-            report(_("plans guided by the LP"), 0.5)
-            reached = np.cumsum(relaxed.x, axis=1) >= 0.3
-            first = np.where(reached, np.arange(pb.phases)[None, :], pb.phases).min(axis=1)
-            order = np.lexsort((-pb.c_weight, first))
-            for name, build in (("lp-guided sweep", heuristic.sweep), ("lp-guided greedy", heuristic.greedy)):
-                if time.perf_counter() >= deadline:
-                    break
-                consider(build(pb, order), name)
-        if time.perf_counter() < deadline and best.value < bound * (1 - target_gap):
-            report(_("improving the plan"), 0.7)
-            candidate = heuristic.improve(best.copy(), priority, deadline=deadline)
-            consider(candidate, "local search")
+        # Column generation over settlement schedules: the master LP mixes schedules within seats and budget,
+        # its prices ask each settlement for its best schedule (an exact dynamic programme), and every round
+        # gives a proven bound and a schedule for the plan to follow.
+        report(_("bound from each settlement's own schedule"), 0.1)
+        master = lagrange.Master(pb)
+        master.add(*_schedule(pb, best))
+        dual = lagrange.evaluate(pb, np.zeros_like(pb.seats), np.zeros(pb.phases))
+        bound, bound_known = min(bound, dual.bound), True
+        master.add(dual.phase, dual.first_part)
+        trace.append(TracePoint(elapsed(), best.value, bound, "bound"))
+        rounds = 0
+        while time.perf_counter() < deadline and not close_enough() and rounds < 100:
+            rounds += 1
+            report(_("tightening the bound and following it"), min(0.85, 0.15 + rounds / 20))
+            solved = master.solve(deadline - time.perf_counter())
+            if solved is None:
+                break
+            _value, seat_price, money_price, weights = solved
+            dual = lagrange.evaluate(pb, seat_price, money_price)
+            if dual.bound < bound - 1e-9:
+                bound = dual.bound
+                trace.append(TracePoint(elapsed(), best.value, bound, "bound"))
+            new = master.add(dual.phase, dual.first_part)
+            if rounds == 1 or new == 0 or rounds % 2 == 0:
+                candidate = heuristic.polish(heuristic.follow(pb, master.targets(weights)), priority, deadline=deadline)
+                consider(candidate, "column generation + local search")
+                master.add(*_schedule(pb, candidate))
+            if new == 0:
+                break
+        if time.perf_counter() < deadline and not close_enough():
+            consider(heuristic.polish(best.copy(), priority, deadline=deadline), "local search")
+        if time.perf_counter() < deadline - 1.0 and not close_enough() and not exact_next:
+            report(_("improving parts of the plan exactly"), 0.9)
+            searched = heuristic.neighbourhood_search(
+                best.copy(), deadline=deadline, on_better=lambda s: trace.append(
+                    TracePoint(elapsed(), s.value, bound, "neighbourhood search")
+                ),
+            )  # fmt: skip
+            consider(searched, "neighbourhood search")
 
-    gap = (bound - best.value) / bound if bound > 0 else 0.0
-    if method == "exact" or (
-        method == "auto" and gap > target_gap and time.perf_counter() < deadline and _integer_columns(pb) <= EXACT_LIMIT
-    ):
+    deadline = final_deadline
+    if exact_next and not close_enough() and time.perf_counter() < deadline:
         report(_("exact MILP"), 0.8)
         result = programs.exact(pb, deadline - time.perf_counter(), start=best.parts)
         if result is not None:

@@ -7,15 +7,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from homeward.access.roles import Role
 from homeward.access.services import roles_ensure_groups, staff_create, staff_enroll_totp, staff_set_password
 from homeward.audit.services import audit_verify_start, system_actor
 from homeward.core.partialdate import PartialDate
-from homeward.core.progress import BarProgress
+from homeward.core.progress import BarProgress, PercentBar
 from homeward.gazetteer.formats import write_lpf
 from homeward.gazetteer.models import AdminUnit, Settlement
 from homeward.gazetteer.services import gazetteer_import, security_assess
@@ -75,6 +76,7 @@ class Command(BaseCommand):
         self._gazetteer(actor)
         self._registry(actor)
         self._census(actor)
+        self._plan()
         audit_verify_start(actor=actor)
         self.stdout.write("")
         self.stdout.write("Homeward demo: sign in at http://127.0.0.1:8000/ with")
@@ -131,6 +133,41 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo census: snapshot of {snapshot.persons:,} persons and {snapshot.households:,} households; "
             f"public release with {release.suppressed:,} cells withheld"
+        )
+
+    def _plan(self) -> None:
+        """A return plan on files: a synthetic instance the size of the demo's gazetteer, solved and checked.
+
+        The planning scenario that derives cohorts from the registry comes with the planning pages; until
+        then the demo shows the solver on its own files, under var/demo-plan/.
+        """
+        from homeward.planning.solver.check import check
+        from homeward.planning.solver.files import instance_to_dict, solution_to_dict, write_json
+        from homeward.planning.solver.generate import generate as generate_plan
+        from homeward.planning.solver.resources import cohesion, resources
+        from homeward.planning.solver.solve import solve
+
+        folder = settings.VAR_DIR / "demo-plan"
+        instance_path, solution_path = folder / "instance.json", folder / "solution.json"
+        if solution_path.exists():
+            return
+        folder.mkdir(mode=0o700, exist_ok=True)
+        instance = generate_plan(settlements=300, persons=20_000, phases=12, seed=1)
+        write_json(instance_path, instance_to_dict(instance))
+        bar = PercentBar("demo plan")
+        try:
+            plan = solve(instance, time_limit=10, step=bar.step)
+        finally:
+            bar.close()
+        extra = {"cohesion": cohesion(instance, plan.moves), "resources": resources(instance, plan.moves)}
+        checked = check(instance, plan.moves, reported_objective=plan.objective)
+        if not checked.valid:
+            raise CommandError("the demo plan failed its check: " + "; ".join(checked.errors[:3]))
+        write_json(solution_path, solution_to_dict(instance, plan, extra))
+        self.stdout.write(
+            f"demo plan: {sum(m.persons for m in plan.moves):,} of 20,000 persons placed in 12 phases, gap "
+            f"{plan.gap:.2%} to the proven bound; {len(plan.unplaced):,} cohorts left out, each with its reason -> "
+            f"{solution_path} (homeward plan check {instance_path} {solution_path})"
         )
 
     def _gazetteer(self, actor: Any) -> None:
