@@ -401,3 +401,64 @@ def test_on_a_generated_community_the_plan_is_proven_close_to_optimal() -> None:
     relaxed = programs.relaxation(Problem(instance), 120)
     assert relaxed is not None
     assert plan.bound <= relaxed.bound + 1e-6  # the schedule bound is no weaker than the plain LP's
+
+
+def test_a_phase_with_no_budget_moves_no_one_even_when_another_phase_is_rich() -> None:
+    data = tiny(
+        phases=2, budget=[0, 1e9], standards={"transport_cost_per_person": 100},
+        routes=[{"id": "R1", "seats": [50, 50]}],
+        settlements=[{"id": "A", "route": "R1", "safe_from": START, "housing": [50, 50]}],
+        cohorts=[{"id": "c", "settlement": "A", "households": {"5": 2}}],
+    )  # fmt: skip
+    instance = parse_instance(data)
+    for method in ("auto", "heuristic", "exact"):
+        plan = solve(instance, time_limit=10, method=method)
+        assert check(instance, plan.moves, reported_objective=plan.objective).valid, method
+        assert [(m.phase, m.persons) for m in plan.moves] == [(1, 10)]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["routes"][0].__setitem__("seats", [10**400, 1, 1]), "routes[0].seats[0]: is too large"),
+        (lambda d: d.__setitem__("budget", [10**30, 1, 1]), "budget[0]: is too large"),
+        (lambda d: d["settlements"][1].pop("safe_from"), "settlements[1].safe_from: is missing"),
+        (lambda d: d["cohorts"][0].__setitem__("origin", "Nowhere"), "cohorts[0].origin: no settlement 'Nowhere'"),
+        (lambda d: d.update(start_date="9990-01-01", phase_days=3660), "phases: the plan would end after"),
+    ],
+)
+def test_absurd_values_are_refused_with_their_field(change, expected: str) -> None:
+    data = tiny()
+    change(data)
+    with pytest.raises(PlanFileError) as caught:
+        parse_instance(data)
+    assert any(expected in error for error in caught.value.errors), caught.value.errors
+
+
+def test_unreadable_files_and_unwritable_outputs_fail_cleanly(tmp_path: Path, capsys) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    long_number = tmp_path / "long.json"
+    long_number.write_text('{"phases": ' + "9" * 5000 + "}")
+    for path in (deep, long_number):
+        assert main(["plan", "solve", str(path), "--out", str(tmp_path / "s.json")]) == 2
+        assert "cannot be read as a plan file" in capsys.readouterr().err
+    instance = tmp_path / "i.json"
+    write_json(instance, tiny())
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    assert main(["plan", "solve", str(instance), "--out", str(folder), "--time-limit", "2"]) == 2
+    assert not (tmp_path / "taken.part").exists()
+    assert main(["plan", "generate", "--settlements", "2", "--persons", "10", "--phases", "241",
+                 "--out", str(tmp_path / "g.json")]) == 2  # fmt: skip
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_a_household_too_large_for_any_phase_is_blocked_by_transport_not_by_competition() -> None:
+    data = tiny(
+        phases=3, budget=[1e6] * 3, routes=[{"id": "R1", "name": "Pass", "seats": [6, 6, 6]}],
+        settlements=[{"id": "A", "route": "R1", "safe_from": START, "housing": [50, 50, 50]}],
+        cohorts=[{"id": "big", "settlement": "A", "households": {"10": 1}}],
+    )  # fmt: skip
+    plan = solve(parse_instance(data), time_limit=5)
+    assert [(u.cohort, u.reason) for u in plan.unplaced] == [("big", "transport")]

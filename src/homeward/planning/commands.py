@@ -38,13 +38,15 @@ def _generate(argv: list[str]) -> int:
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
-    from homeward.planning.solver.files import instance_to_dict, write_json
+    from homeward.planning.solver.files import MAX_PHASES, instance_to_dict, write_json
     from homeward.planning.solver.generate import generate
 
     if args.settlements < 1 or args.phases < 1 or args.routes < 1 or args.phase_days < 1:
         return _fail("--settlements, --phases, --routes and --phase-days must be at least 1")
     if args.persons < 0:
         return _fail("--persons must not be negative")
+    if args.phases > MAX_PHASES or args.phase_days > 3660:
+        return _fail(f"--phases may be at most {MAX_PHASES} and --phase-days at most 3660")
     instance = generate(
         settlements=args.settlements, persons=args.persons, phases=args.phases, seed=args.seed,
         routes=args.routes, phase_days=args.phase_days,

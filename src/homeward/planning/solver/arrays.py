@@ -31,8 +31,9 @@ class Problem:
         self.c_cost = self.c_persons * self.cp
         self.earliness = (P - np.arange(P)) / P
         self.penalty = instance.split_penalty
-        # A little room for rounding in money; places and seats are whole numbers.
-        self.money_eps = 1e-6 * max(1.0, float(self.budget.max()) if P else 1.0)
+        # A little room for rounding in money, per phase and ten times stricter than the check's (places and
+        # seats are whole numbers).
+        self.money_eps = 1e-7 * np.maximum(1.0, self.budget)
 
 
 def restricted(

@@ -26,6 +26,8 @@ SOLUTION_FORMAT = "homeward.return-plan.solution"
 VERSION = 1
 MAX_PHASES = 240
 MAX_HOUSEHOLD_SIZE = 40
+MAX_COUNT = 10**12  # persons, places, seats: far above any community, and exact in floating point
+MAX_AMOUNT = 1e15  # money
 _MAX_ERRORS = 20
 
 
@@ -63,7 +65,10 @@ class _Reader:
             return default
         return value.strip()
 
-    def integer(self, value: Any, path: str, *, low: int = 0, high: int | None = None) -> int:
+    def integer(self, value: Any, path: str, *, low: int = 0, high: int | None = MAX_COUNT) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_COUNT:
+            self.fail(path, f"is too large (at most {MAX_COUNT:,})")
+            return 0
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             self.fail(path, f"must be a whole number, not {json.dumps(value)[:40]}")
             return 0
@@ -80,11 +85,17 @@ class _Reader:
         return number
 
     def number(self, value: Any, path: str) -> float:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_AMOUNT:
+            self.fail(path, f"is too large (at most {MAX_AMOUNT:,.0f})")
+            return 0.0
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             self.fail(path, f"must be a number, not {json.dumps(value)[:40]}")
             return 0.0
         if value < 0:
             self.fail(path, f"must not be negative ({value})")
+            return 0.0
+        if value > MAX_AMOUNT:
+            self.fail(path, f"is too large (at most {MAX_AMOUNT:,.0f})")
             return 0.0
         return float(value)
 
@@ -118,6 +129,8 @@ def _load_json(path: Path) -> Any:
         raise PlanFileError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
     except json.JSONDecodeError as exc:
         raise PlanFileError([f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"]) from exc
+    except (ValueError, RecursionError, OverflowError) as exc:  # numbers too long, nesting too deep
+        raise PlanFileError([f"{path}: cannot be read as a plan file ({type(exc).__name__}: {str(exc)[:80]})"]) from exc
 
 
 def _households(r: _Reader, value: Any, path: str) -> tuple[tuple[int, int], ...]:
@@ -154,6 +167,8 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
     start = r.date(top.get("start_date"), "start_date") or dt.date(2000, 1, 1)
     phase_days = r.integer(top.get("phase_days"), "phase_days", low=1, high=3660)
     phases = r.integer(top.get("phases"), "phases", low=1, high=MAX_PHASES)
+    if not r.errors and start.year + (phase_days * phases) // 365 + 1 > 9999:
+        r.fail("phases", "the plan would end after the year 9999")
     if r.errors:  # nothing per phase can be read without these
         raise PlanFileError(r.errors)
 
@@ -215,7 +230,11 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
         route = r.text(obj, "route", path)
         if route and route not in route_ids:
             r.fail(f"{path}.route", f"no route {route!r} in routes")
+        if "safe_from" not in obj:
+            r.fail(f"{path}.safe_from", "is missing (a date, or null when the settlement is not assessed safe)")
         safe_from = None if obj.get("safe_from") is None else r.date(obj.get("safe_from"), f"{path}.safe_from")
+        if safe_from is not None and safe_from.year > 9000:
+            r.fail(f"{path}.safe_from", "is too far in the future")
         if safe_from is not None and safe_from < start:
             past_gates += 1
         housing = r.per_phase(obj.get("housing"), f"{path}.housing", phases)
@@ -273,6 +292,8 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
         if vulnerable > persons:
             r.fail(f"{path}.vulnerable_persons", f"{vulnerable} is more than the cohort's {persons} persons")
         origin = r.text(obj, "origin", path, required=False)
+        if origin and origin not in settlement_ids:
+            r.fail(f"{path}.origin", f"no settlement {origin!r} in settlements")
         cohorts.append(Cohort(cid, settlement, kind, households, vulnerable, origin))
 
     if r.errors:
@@ -342,8 +363,12 @@ def dumps(data: dict[str, Any]) -> bytes:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Written to a temporary file first, so a failed write never leaves half a file under the name."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(dumps(data))
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(dumps(data))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def instance_sha256(instance: Instance) -> str:

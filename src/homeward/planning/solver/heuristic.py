@@ -177,7 +177,7 @@ def sweep(problem: Problem, order: Order) -> State:
     state = State(problem)
     waiting = [int(c) for c in order if problem.c_gate[int(c)] < problem.phases]
     for p in range(problem.phases):
-        money_left = problem.budget[p] - state.spent[p] + problem.money_eps
+        money_left = problem.budget[p] - state.spent[p] + problem.money_eps[p]
         if not waiting:
             break
         rest = []
@@ -190,7 +190,7 @@ def sweep(problem: Problem, order: Order) -> State:
                 rest.append(c)
             else:
                 state.place(c, parts)
-                money_left = problem.budget[p] - state.spent[p] + problem.money_eps
+                money_left = problem.budget[p] - state.spent[p] + problem.money_eps[p]
         waiting = rest
     return state
 

@@ -65,6 +65,7 @@ class Standards:
 
     @property
     def cost_per_person(self) -> float:
+        """Costs not given are 0: an instance without costs is not limited by its budget."""
         return self.transport_cost_per_person + self.package_cost_per_person + self.cash_grant_per_person
 
 

@@ -3,6 +3,7 @@ small instances the exact MILP. Every plan reported is feasible; the bound is pr
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 
@@ -47,6 +48,15 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
     out: list[Unplaced] = []
     inst = pb.instance
     P = pb.phases
+    # the moves each cohort could make on its own (whole households, at most two adjacent phases), and the
+    # same with money to spare: with neither it is blocked by seats, with only the second by the budget
+    whole, split, _hi, _lo = programs._patterns(pb)
+    alone = whole | split
+    rich = copy.copy(pb)
+    rich.budget = np.full(P, 1e300)
+    rich.money_eps = np.zeros(P)
+    whole, split, _hi, _lo = programs._patterns(rich)
+    alone_with_money = whole | split
     for c, cohort in enumerate(pb.cohorts):
         if c in state.parts:
             continue
@@ -73,13 +83,7 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
                 "of the plan"
             )
             params = {"persons": n, "settlement": settlement.name, "places": int(pb.cap[s, -1])}
-        elif (
-            max(
-                [pb.seats[r, p] for p in range(gate, P)]
-                + [pb.seats[r, p] + pb.seats[r, p + 1] for p in range(gate, P - 1)]
-            )
-            < n
-        ):
+        elif not alone[c].any() and not alone_with_money[c].any():
             reason = "transport"
             seats = int(max(pb.seats[r, gate:]))
             detail["seats"] = seats
@@ -88,11 +92,7 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
                 "over two phases it does not fit"
             )
             params = {"persons": n, "route": route.name, "seats": seats}
-        elif (
-            max([pb.budget[p] for p in range(gate, P)] + [pb.budget[p] + pb.budget[p + 1] for p in range(gate, P - 1)])
-            + pb.money_eps
-            < pb.c_cost[c]
-        ):
+        elif not alone[c].any():
             reason = "budget"
             detail["cost"] = round(float(pb.c_cost[c]), 2)
             template = _("moving the cohort costs %(cost).2f %(currency)s, more than the budget of any two phases")
@@ -110,7 +110,7 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
                     short["housing"] += 1
                 if pb.seats[r, p] - state.seats_used[r, p] < n:
                     short["transport"] += 1
-                if pb.budget[p] - state.spent[p] + pb.money_eps < pb.c_cost[c]:
+                if pb.budget[p] - state.spent[p] + pb.money_eps[p] < pb.c_cost[c]:
                     short["budget"] += 1
             detail.update({f"phases_short_of_{k}": v for k, v in short.items()})
             template = _(
@@ -229,4 +229,4 @@ def solve(
     objective = plan_value(instance, moves)
     unplaced = explain(pb, best)
     report(_("done"), 1.0)
-    return Plan(moves, objective, max(bound, objective), status, used_method, elapsed(), unplaced, trace, warnings)
+    return Plan(moves, objective, bound, status, used_method, elapsed(), unplaced, trace, warnings)
