@@ -19,6 +19,7 @@ from homeward.planning.solver.model import (
     Route,
     Settlement,
     Standards,
+    persons_in,
 )
 
 INSTANCE_FORMAT = "homeward.return-plan.instance"
@@ -109,6 +110,20 @@ class _Reader:
             self.fail(path, f"must be a date (YYYY-MM-DD), not {value[:40]!r}")
             return None
 
+    def items(self, value: Any, path: str, *, non_empty: bool) -> list[Any]:
+        if not isinstance(value, list) or (non_empty and not value):
+            self.fail(path, "must be a non-empty list" if non_empty else "must be a list")
+            return []
+        return value
+
+    def new_id(self, obj: dict[str, Any], path: str, seen: set[str]) -> str:
+        """The item's id, which must not repeat one seen before in its list."""
+        value = self.text(obj, "id", path)
+        if value in seen:
+            self.fail(f"{path}.id", f"{value!r} appears twice")
+        seen.add(value)
+        return value
+
     def per_phase(self, value: Any, path: str, phases: int, *, whole: bool = True) -> tuple[Any, ...]:
         if not isinstance(value, list):
             self.fail(path, f"must be a list of {phases} numbers, one per phase")
@@ -194,17 +209,10 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
 
     routes: list[Route] = []
     route_ids: set[str] = set()
-    raw_routes = top.get("routes")
-    if not isinstance(raw_routes, list) or not raw_routes:
-        r.fail("routes", "must be a non-empty list")
-        raw_routes = []
-    for i, item in enumerate(raw_routes):
+    for i, item in enumerate(r.items(top.get("routes"), "routes", non_empty=True)):
         path = f"routes[{i}]"
         obj = r.obj(item, path)
-        rid = r.text(obj, "id", path)
-        if rid in route_ids:
-            r.fail(f"{path}.id", f"{rid!r} appears twice")
-        route_ids.add(rid)
+        rid = r.new_id(obj, path, route_ids)
         routes.append(
             Route(
                 rid,
@@ -215,18 +223,11 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
 
     settlements: list[Settlement] = []
     settlement_ids: set[str] = set()
-    raw_settlements = top.get("settlements")
-    if not isinstance(raw_settlements, list) or not raw_settlements:
-        r.fail("settlements", "must be a non-empty list")
-        raw_settlements = []
     past_gates = 0
-    for i, item in enumerate(raw_settlements):
+    for i, item in enumerate(r.items(top.get("settlements"), "settlements", non_empty=True)):
         path = f"settlements[{i}]"
         obj = r.obj(item, path)
-        sid = r.text(obj, "id", path)
-        if sid in settlement_ids:
-            r.fail(f"{path}.id", f"{sid!r} appears twice")
-        settlement_ids.add(sid)
+        sid = r.new_id(obj, path, settlement_ids)
         route = r.text(obj, "route", path)
         if route and route not in route_ids:
             r.fail(f"{path}.route", f"no route {route!r} in routes")
@@ -267,17 +268,10 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
 
     cohorts: list[Cohort] = []
     cohort_ids: set[str] = set()
-    raw_cohorts = top.get("cohorts", [])
-    if not isinstance(raw_cohorts, list):
-        r.fail("cohorts", "must be a list")
-        raw_cohorts = []
-    for i, item in enumerate(raw_cohorts):
+    for i, item in enumerate(r.items(top.get("cohorts", []), "cohorts", non_empty=False)):
         path = f"cohorts[{i}]"
         obj = r.obj(item, path)
-        cid = r.text(obj, "id", path)
-        if cid in cohort_ids:
-            r.fail(f"{path}.id", f"{cid!r} appears twice")
-        cohort_ids.add(cid)
+        cid = r.new_id(obj, path, cohort_ids)
         settlement = r.text(obj, "settlement", path)
         if settlement and settlement not in settlement_ids:
             r.fail(f"{path}.settlement", f"no settlement {settlement!r} in settlements")
@@ -285,7 +279,7 @@ def parse_instance(data: Any, *, source: str = "instance") -> Instance:
         if kind not in COHORT_KINDS:
             r.fail(f"{path}.kind", f"must be one of {', '.join(COHORT_KINDS)}")
         households = _households(r, obj.get("households"), f"{path}.households")
-        persons = sum(s * n for s, n in households)
+        persons = persons_in(households)
         if households and persons == 0:
             r.fail(f"{path}.households", "the cohort has no one in it")
         vulnerable = r.integer(obj.get("vulnerable_persons", 0), f"{path}.vulnerable_persons")

@@ -14,13 +14,9 @@ Part = tuple[int, Households]  # (phase, households)
 Order = Sequence[int] | np.ndarray[Any, Any]
 
 
-_persons = persons_in
-_count = households_in
-
-
 def _pick(households: Households, persons_room: float, money_room: float, cp: float) -> Households:
     """As many persons as fit, largest households first, leaving at least one household for the later phase."""
-    left_households = _count(households) - 1
+    left_households = households_in(households) - 1
     taken: list[tuple[int, int]] = []
     persons = 0.0
     money = 0.0
@@ -70,14 +66,14 @@ class State:
 
     def part_value(self, c: int, parts: Sequence[Part]) -> float:
         pb = self.pb
-        value = sum(pb.c_weight[c] * pb.earliness[p] * _persons(h) for p, h in parts)
+        value = sum(pb.c_weight[c] * pb.earliness[p] * persons_in(h) for p, h in parts)
         return float(value - (pb.penalty if len(parts) > 1 else 0.0))
 
     def _apply(self, c: int, parts: Sequence[Part], sign: int) -> None:
         pb = self.pb
         s, r = pb.c_settlement[c], pb.c_route[c]
         for p, h in parts:
-            persons = _persons(h)
+            persons = persons_in(h)
             self.used[s, p:] += sign * persons
             self.seats_used[r, p] += sign * persons
             self.spent[p] += sign * persons * pb.cp
@@ -133,7 +129,7 @@ class State:
             if not first:
                 continue
             second = _minus(households, first)
-            later = _persons(second)
+            later = persons_in(second)
             if later > seats[p + 1] or later * pb.cp > money[p + 1]:
                 continue
             parts = [(p, first), (p + 1, second)]
@@ -166,7 +162,7 @@ class State:
         if not first:
             return None
         second = _minus(households, first)
-        later = _persons(second)
+        later = persons_in(second)
         if later > seats[p + 1] or later * pb.cp > money[p + 1]:
             return None
         return [(p, first), (p + 1, second)]

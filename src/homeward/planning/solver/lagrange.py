@@ -219,7 +219,7 @@ class Master:
 
     def solve(self, time_limit: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
         """The master LP's value, seat and money prices, and each column's weight."""
-        from homeward.planning.solver.programs import _Builder
+        from homeward.planning.solver.programs import Builder
 
         pb = self.pb
         P = pb.phases
@@ -227,7 +227,7 @@ class Master:
         J = len(self.values)
         if J == 0:
             return None
-        b = _Builder()
+        b = Builder()
         cols = b.columns(np.array(self.values), 0.0, 1.0)
         once = b.row_block(S, -np.inf, 1.0)
         seat_row = b.row_block(R * P, -np.inf, pb.seats.reshape(-1))

@@ -38,7 +38,7 @@ def _highs(time_limit: float) -> highspy.Highs:
     return h
 
 
-class _Builder:
+class Builder:
     """Columns and rows of a model, passed to HiGHS in one go (column-wise)."""
 
     def __init__(self) -> None:
@@ -129,7 +129,7 @@ class Relaxation:
     money_price: np.ndarray
 
 
-def _patterns(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def possible_moves(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ways each cohort can move, judged on the cohort alone, as (cohort, phase, first part, persons later).
 
     A whole move in phase p needs the places, seats and budget of phase p. A split over (p, p + 1) moves a
@@ -155,8 +155,8 @@ def _patterns(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return whole, split, hi, lo
 
 
-def _pattern_lists(pb: Problem) -> tuple[np.ndarray, ...]:
-    whole, split, hi, lo = _patterns(pb)
+def pattern_lists(pb: Problem) -> tuple[np.ndarray, ...]:
+    whole, split, hi, lo = possible_moves(pb)
     wc, wp = np.nonzero(whole)
     sc, sp = np.nonzero(split)
     return wc, wp, sc, sp, hi[sc, sp], lo[sc, sp]
@@ -169,10 +169,10 @@ def relaxation(pb: Problem, time_limit: float) -> Relaxation | None:
     started = time.perf_counter()
     C, P = len(pb.cohorts), pb.phases
     S, R = pb.cap.shape[0], pb.seats.shape[0]
-    wc, wp, sc, sp, hi, lo = _pattern_lists(pb)
+    wc, wp, sc, sp, hi, lo = pattern_lists(pb)
     if len(wc) + len(sc) == 0:
         return Relaxation(0.0, np.zeros((C, P)), time.perf_counter() - started, np.zeros((R, P)), np.zeros(P))
-    b = _Builder()
+    b = Builder()
     v, e, n = pb.c_weight, pb.earliness, pb.c_persons
     whole = b.columns(v[wc] * e[wp] * n[wc], 0.0, 1.0)
     # (column, cohort, phase, persons in p, persons in p + 1)
@@ -229,13 +229,13 @@ def exact(pb: Problem, time_limit: float, start: dict[int, list[Part]] | None = 
     """The whole problem as a MILP (for small instances): whole or split moves with whole households."""
     C, P = len(pb.cohorts), pb.phases
     S, R = pb.cap.shape[0], pb.seats.shape[0]
-    b = _Builder()
+    b = Builder()
     z: dict[tuple[int, int], int] = {}
     w: dict[tuple[int, int], int] = {}
     nvar: dict[tuple[int, int], list[tuple[int, int, int]]] = {}  # (c, p) -> [(size, count, column)]
     # only the moves a cohort could make on its own: this keeps the relaxation from spreading a community
     # over phases in which it could never move
-    can_whole, can_split, _hi, _lo = _patterns(pb)
+    can_whole, can_split, _hi, _lo = possible_moves(pb)
     must_split: list[tuple[int, int]] = []
     for c in range(C):
         households = pb.cohorts[c].households

@@ -38,7 +38,7 @@ def _schedule(pb: Problem, state: heuristic.State) -> tuple[np.ndarray, np.ndarr
 
 def _integer_columns(pb: Problem) -> int:
     """The integer columns of the exact MILP: a start and a split per possible move, and households per size."""
-    whole, split, _hi, _lo = programs._patterns(pb)
+    whole, split, _hi, _lo = programs.possible_moves(pb)
     sizes = np.array([len(c.households) for c in pb.cohorts])
     return int((whole | split).sum() + (split.sum(axis=1) * (1 + sizes)).sum())
 
@@ -50,12 +50,12 @@ def explain(pb: Problem, state: heuristic.State) -> list[Unplaced]:
     P = pb.phases
     # the moves each cohort could make on its own (whole households, at most two adjacent phases), and the
     # same with money to spare: with neither it is blocked by seats, with only the second by the budget
-    whole, split, _hi, _lo = programs._patterns(pb)
+    whole, split, _hi, _lo = programs.possible_moves(pb)
     alone = whole | split
     rich = copy.copy(pb)
     rich.budget = np.full(P, 1e300)
     rich.money_eps = np.zeros(P)
-    whole, split, _hi, _lo = programs._patterns(rich)
+    whole, split, _hi, _lo = programs.possible_moves(rich)
     alone_with_money = whole | split
     for c, cohort in enumerate(pb.cohorts):
         if c in state.parts:
