@@ -139,6 +139,11 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
     checked = run(["plan", "check", *plan_files], tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "valid: objective" in checked.stdout
+    # The planning scenarios: one from the demo census and its what-if copy, both solved and comparable.
+    assert "demo scenarios: 'Return plan (demo)' places " in demo.stdout
+    compared = run(["planning", "compare", "1", "2"], tmp_path)
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert "persons placed:" in compared.stdout
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     environ.update({"HOMEWARD_VAR_DIR": str(tmp_path), "HOMEWARD_ENV": "development"})

@@ -52,6 +52,12 @@ Return plans (files, no database needed):
                      a phased plan with its objective, proven bound and gap; who cannot go, and why
   plan check INSTANCE.json SOLUTION.json   verify every constraint and cohort independently
 
+Planning scenarios (in the database; the same pages under /planning/):
+  planning create --name N --start D [--phases P --phase-days D --seats S --budget B ...]
+                     cohorts from the latest census snapshot, gates from the security assessments
+  planning import FILE | solve ID [--time-limit S] | export ID --out DIR | list
+  planning copy ID | change ID gate|housing|seats|budget --target T --value V | compare A B   what-if
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "homeward.registry",
     "homeward.linkage",
     "homeward.census",
+    "homeward.planning",
     "homeward.web",
 ]
 

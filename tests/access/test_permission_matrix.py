@@ -180,6 +180,22 @@ def _census_samples() -> dict[str, Any]:
     return {"snapshot_id": release.snapshot_id, "release_id": release.pk, "chart": "pyramid"}
 
 
+def _planning_samples() -> dict[str, Any]:
+    import json
+
+    from homeward.planning.models import PlanScenario
+    from homeward.planning.services import scenario_import, scenario_solve
+    from homeward.planning.solver.files import instance_to_dict
+    from homeward.planning.solver.generate import generate
+
+    scenario = PlanScenario.objects.first()
+    if scenario is None:
+        data = json.dumps(instance_to_dict(generate(settlements=5, persons=500, phases=4, seed=1))).encode()
+        scenario = scenario_import(actor=SETUP, data=data)
+        scenario_solve(actor=SETUP, scenario_id=scenario.pk, time_limit=1)
+    return {"scenario_id": scenario.pk, "kind": "plan"}
+
+
 def _sample_path(route: str, user: Any) -> str:
     job = Job.objects.create(kind="audit.verify", created_by=user)
     token, _secret = api_token_create(actor=SETUP, user_id=user.pk, name="sample")
@@ -202,6 +218,8 @@ def _sample_path(route: str, user: Any) -> str:
     }
     if "snapshot_id" in route or "release_id" in route:
         samples.update(_census_samples())
+    if "scenario_id" in route:
+        samples.update(_planning_samples())
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(samples[m.group(1)]), route)
     return "/" + path
 

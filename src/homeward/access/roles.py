@@ -58,6 +58,8 @@ class Cap(StrEnum):
     CENSUS_VIEW = "census.view"
     CENSUS_EXACT = "census.exact"
     CENSUS_RUN = "census.run"
+    PLANNING_VIEW = "planning.view"
+    PLANNING_EDIT = "planning.edit"
 
 
 MATRIX: dict[Cap, frozenset[Role]] = {
@@ -87,6 +89,10 @@ MATRIX: dict[Cap, frozenset[Role]] = {
     Cap.CENSUS_VIEW: ALL_ROLES,
     Cap.CENSUS_EXACT: frozenset({Role.ADMIN, Role.REGISTRAR, Role.ANALYST}),
     Cap.CENSUS_RUN: frozenset({Role.ADMIN, Role.ANALYST}),
+    # Return plans hold counts per settlement, never a person: read by those who plan and analyse, made and
+    # changed by planners.
+    Cap.PLANNING_VIEW: frozenset({Role.ADMIN, Role.PLANNER, Role.ANALYST, Role.AUDITOR}),
+    Cap.PLANNING_EDIT: frozenset({Role.ADMIN, Role.PLANNER}),
 }
 
 

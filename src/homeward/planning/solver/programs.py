@@ -143,7 +143,8 @@ def possible_moves(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     cap = pb.cap[pb.c_settlement]
     seats = pb.seats[pb.c_route]
     money = np.broadcast_to(pb.budget[None, :] + pb.money_eps, (C, P))
-    afford = np.where(pb.cp > 0, money / max(pb.cp, 1e-12), np.inf)
+    # Without costs the budget limits nothing (the money is not even divided then: it may be huge).
+    afford = money / pb.cp if pb.cp > 0 else np.full((C, P), np.inf)
     open_ = phase >= pb.c_gate[:, None]
     whole = open_ & (cap >= n) & (seats >= n) & (afford >= n)
     smallest = np.array([c.households[0][0] for c in pb.cohorts], dtype=np.float64)[:, None]

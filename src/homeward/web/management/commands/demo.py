@@ -77,6 +77,7 @@ class Command(BaseCommand):
         self._registry(actor)
         self._census(actor)
         self._plan()
+        self._scenarios(actor)
         audit_verify_start(actor=actor)
         self.stdout.write("")
         self.stdout.write("Homeward demo: sign in at http://127.0.0.1:8000/ with")
@@ -168,6 +169,40 @@ class Command(BaseCommand):
             f"demo plan: {sum(m.persons for m in plan.moves):,} of 20,000 persons placed in 12 phases, gap "
             f"{plan.gap:.2%} to the proven bound; {len(plan.unplaced):,} cohorts left out, each with its reason -> "
             f"{solution_path} (homeward plan check {instance_path} {solution_path})"
+        )
+
+    def _scenarios(self, actor: Any) -> None:
+        """A planning scenario from the census snapshot, solved; and a what-if copy in which the districts
+        assessed only conditionally safe open a year after the start, solved too, to compare the two."""
+        from homeward.planning.models import PlanScenario
+        from homeward.planning.services import scenario_change, scenario_copy, scenario_create, scenario_solve
+
+        if PlanScenario.objects.exists():
+            return
+        start = date.today().replace(day=1) + timedelta(days=62)
+        start = start.replace(day=1)
+        scenario = scenario_create(
+            actor=actor, name="Return plan (demo)", start_date=start, phase_days=90, phases=12,
+            seats_per_route=900, budget_per_phase=600_000, housing_start_percent=10, housing_step_percent=8,
+            transport_cost_per_person=60, package_cost_per_person=240, cash_grant_per_person=150,
+            notes="Demo scenario: cohorts from the demo census, gates from the demo assessments.",
+        )  # fmt: skip
+        first = scenario_solve(actor=actor, scenario_id=scenario.pk, time_limit=5, progress=BarProgress(unit="%"))
+        what_if = scenario_copy(
+            actor=actor, scenario_id=scenario.pk, name="What if conditional districts open in a year"
+        )
+        opens = (start + timedelta(days=365)).isoformat()
+        conditional = set(Settlement.objects.filter(admin_unit__code="hw:unit:c2").values_list("gid", flat=True))
+        for place in scenario.instance["settlements"]:
+            if place["id"] in conditional:
+                scenario_change(actor=actor, scenario_id=what_if.pk, kind="gate", target=place["id"], value=opens)
+        second = scenario_solve(actor=actor, scenario_id=what_if.pk, time_limit=5, progress=BarProgress(unit="%"))
+        opened = len(conditional & {p["id"] for p in scenario.instance["settlements"]})
+        self.stdout.write(
+            f"demo scenarios: '{scenario.name}' places {first.persons_placed:,} of {first.persons_total:,} persons "
+            f"(gap {first.gap:.2%}); its what-if copy with {opened} "
+            f"more settlements open from {opens} places {second.persons_placed:,} (homeward planning compare "
+            f"{scenario.pk} {what_if.pk})"
         )
 
     def _gazetteer(self, actor: Any) -> None:
