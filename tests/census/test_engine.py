@@ -337,10 +337,48 @@ def test_partial_dates_count_from_the_day_they_are_sure() -> None:
     persons = state.persons.to_pydict()
     persons["birth"] = ["2023-12-15", "2024", "1959-01-01", "1959-01-02", "1950"]
     persons["death"] = [None, None, None, "2024", "2023-12"]  # dead in 2024 may be after 1 January
-    state.persons = pa.table(persons, schema=snap.SCHEMAS["persons"])
+    state.persons = snap.normalise("persons", pa.table(persons))
     cells = dict(compute_tables(state, ["members_district_age_sex"])[0].cells())
     age = {g: cells[(TOTAL, g, TOTAL)] for g in ("0-4", "60-64", "65-69", "70-74")}
     # Born in December 2023 and in 2024 (not after 1 January): both 0-4. Born 1 January 1959: 65 that day;
     # born 2 January 1959: still 64, and alive (a death in 2024 may come later). Died in December 2023: gone.
     assert age == {"0-4": 2, "60-64": 1, "65-69": 1, "70-74": 0}
     assert cells[(TOTAL, TOTAL, TOTAL)] == 4
+
+
+def test_intention_tables_count_eligible_adults_by_their_latest_intention(truth: list[dict[str, str]]) -> None:
+    state = snapshot_of(truth)
+    persons = state.persons.to_pydict()
+    n = len(persons["pid"])
+    rng = random.Random(11)
+    choices = [None, ("intends", "12_months", "community"), ("intends", "5_years", "own"),
+               ("intends", "someday", "elsewhere"), ("undecided", None, None), ("does_not_intend", None, None),
+               ("withdrawn", None, None)]  # fmt: skip
+    given = [rng.choice(choices) for _ in range(n)]
+    persons["intention"] = [g[0] if g else None for g in given]
+    persons["horizon"] = [g[1] if g else None for g in given]
+    persons["together"] = [g[2] if g else None for g in given]
+    state.persons = snap.normalise("persons", pa.table(persons))
+    tables = {t.code: t for t in compute_tables(state, ["intentions_district_horizon", "intentions_district_together",
+                                                        "intentions_generation"])}  # fmt: skip
+    # Independently: living, eligible, 18 or over on the reference date (a year-only birth counts as 1 July).
+    before_july = (REFERENCE.month, REFERENCE.day) < (7, 1)
+    adults = [
+        i for i, p in enumerate(truth)
+        if p["alive"] == "1" and p["generation"] != ""
+        and (not p["birth_year"] or REFERENCE.year - int(p["birth_year"]) - before_july >= 18)
+    ]  # fmt: skip
+
+    def code(g: tuple[str, str | None, str | None] | None) -> str:
+        return "none" if g is None else (f"intends_{g[1]}" if g[0] == "intends" else g[0])
+
+    expected = Counter(code(given[i]) for i in adults)
+    got = tables["intentions_district_horizon"]
+    totals = {c: int(got.values[(-1, k)]) for k, c in enumerate(got.categories[1])}
+    assert {c: v for c, v in totals.items() if v} == dict(expected)
+    together = tables["intentions_district_together"]
+    expected_together = Counter(given[i][2] for i in adults if given[i] and given[i][0] == "intends")
+    assert {
+        c: int(together.values[(-1, k)]) for k, c in enumerate(together.categories[1]) if together.values[(-1, k)]
+    } == dict(expected_together)
+    assert tables["intentions_generation"].values[-1, -1] == len(adults)

@@ -449,7 +449,7 @@ def test_the_snapshot_page_inlines_its_charts(client_for: Any, census: Census) -
     tip = biggest.find(f"{SVG}title")
     assert tip is not None
     assert tip.text == f"{Settlement.objects.get(gid=top).title}: {counts[top]:,}".replace(",", "\u202f")
-    assert "No return intentions recorded yet" in page
+    assert "the chart of them is not drawn yet" in page
     for kind in ("pyramid", "origins", "coverage"):
         assert f'href="/census/snapshots/{snapshot.pk}/charts/{kind}.svg"' in page
         assert f'href="/census/snapshots/{snapshot.pk}/charts/{kind}.png"' in page
@@ -464,7 +464,7 @@ def test_the_release_page_draws_coverage_and_says_why_there_is_no_map(client_for
     if not drawn:
         assert "Nothing to draw: every count is zero or withheld." in page
     assert "This release publishes no table this chart is drawn from." in page  # settlements: not at district level
-    assert "No return intentions recorded yet" in page
+    assert "the chart of them is not drawn yet" in page
     coverage = svgs[f"release-{release.pk}-coverage"]
     registered = [
         r for r in coverage.iter(f"{SVG}rect") if r.get("fill") == "#1f5f99" and r.find(f"{SVG}title") is not None

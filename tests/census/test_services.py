@@ -78,7 +78,8 @@ def test_a_run_freezes_the_identities_encrypted_and_the_same_state_gives_the_sam
     state = services.load_snapshot(first)
     assert state.persons.num_rows == first.persons
     assert set(state.persons.column_names) == {"pid", "sex", "birth", "death", "generation", "eligible",
-                                                "settlement", "country", "registered", "source_kind"}  # fmt: skip
+                                                "settlement", "country", "registered", "source_kind", "intention",
+                                                "horizon", "together", "destination"}  # fmt: skip
     assert AuditEvent.objects.filter(action="census.snapshot.created").count() == 2
     _, tables = services.internal_tables(first.pk)
     members = {t.code: t for t in tables}["members_district_generation_sex"]

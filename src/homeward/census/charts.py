@@ -49,6 +49,20 @@ CATEGORY_LABELS = {
         "other": gettext_lazy("Other"),
     },
     "generation": {"0": gettext_lazy("0 (displaced themselves)")},
+    "intention": {
+        "intends_12_months": gettext_lazy("intends to return within 12 months"),
+        "intends_5_years": gettext_lazy("intends to return within 5 years"),
+        "intends_someday": gettext_lazy("intends to return one day"),
+        "undecided": gettext_lazy("undecided"),
+        "does_not_intend": gettext_lazy("does not intend to return"),
+        "withdrawn": gettext_lazy("withdrawn"),
+        "none": gettext_lazy("none recorded"),
+    },
+    "together": {
+        "community": gettext_lazy("with the community of the origin settlement"),
+        "own": gettext_lazy("to the origin settlement, on their own"),
+        "elsewhere": gettext_lazy("to another settlement"),
+    },
 }
 
 

@@ -19,6 +19,7 @@ from homeward.registry.models import (
     HouseholdMember,
     ImportBatch,
     Person,
+    ReturnIntention,
     Source,
     SourceRecord,
 )
@@ -105,6 +106,7 @@ def _registry_state(reference_date: dt.date, progress: Progress | None = None) -
                 cols["country"].append(country or None)
                 cols["registered"].append(month)
                 cols["source_kind"].append(kind)
+    _add_intentions(cols, number)
     progress.advance(50, "households")
     households: dict[int, int] = {}
     heads: list[int | None] = []
@@ -130,6 +132,32 @@ def _registry_state(reference_date: dt.date, progress: Progress | None = None) -
         reference_date=reference_date,
     )
     return snapshot, excluded + late
+
+
+def _add_intentions(cols: dict[str, list[Any]], number: dict[int, int]) -> None:
+    """Each person's latest return intention: of the person, or of a record merged into them since (the
+    latest given wins). Persons with none have nulls."""
+    survivor = dict(Person.objects.filter(merged_into__isnull=False).values_list("id", "merged_into_id"))
+
+    def final(pk: int) -> int:
+        seen = set()
+        while pk in survivor and pk not in seen:
+            seen.add(pk)
+            pk = survivor[pk]
+        return pk
+
+    latest: dict[int, tuple[Any, ...]] = {}
+    rows = ReturnIntention.objects.order_by("recorded_at", "id").values_list(
+        "person_id", "decision", "horizon", "together", "destination_id"
+    )
+    for person_id, decision, horizon, together, destination in rows.iterator(chunk_size=FETCH):
+        pid = number.get(final(person_id))
+        if pid is not None:
+            latest[pid] = (decision, horizon or None, together or None, destination)
+    blank = (None, None, None, None)
+    values = [latest.get(pid, blank) for pid in cols["pid"]]
+    for i, key in enumerate(("intention", "horizon", "together", "destination")):
+        cols[key] = [v[i] for v in values]
 
 
 def _date(value: Any) -> dt.date | None:

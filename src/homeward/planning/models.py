@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 class PlanScenario(models.Model):
     class Basis(models.TextChoices):
-        # Until intentions are recorded, the ceiling: every eligible living member, grouped by household.
-        ELIGIBLE = "eligible", _("every eligible living member (no intentions recorded yet)")
+        INTENTIONS = "intentions", _("the return intentions members recorded")
+        # A ceiling, not anybody's choice: every eligible living member's household, with its community.
+        ELIGIBLE = "eligible", _("every eligible living member (a ceiling, not their choice)")
         FILE = "file", _("an imported instance file")
 
     name = models.CharField(max_length=200)
@@ -55,6 +56,7 @@ class PlanSolution(models.Model):
 
     scenario = models.ForeignKey(PlanScenario, on_delete=models.CASCADE, related_name="solutions")
     instance_sha256 = models.CharField(max_length=64)
+    instance = models.JSONField(null=True, blank=True)  # the inputs as they were solved (null: kept before)
     solution = models.JSONField()  # the solution file
     status = models.CharField(max_length=16)
     method = models.CharField(max_length=80)

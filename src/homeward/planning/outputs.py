@@ -20,8 +20,14 @@ RESOURCE_FIELDS = (
 
 
 def _text(value: Any) -> Any:
-    """A name a spreadsheet would run as a formula is written with a leading '."""
+    """A text a spreadsheet would run as a formula is written with a leading '."""
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def _cells(row: list[Any]) -> list[Any]:
+    """Every text of a row that a spreadsheet would run as a formula, made plain text (names, ids, routes
+    and currencies all come from files people import)."""
+    return [_text(v) for v in row]
 
 
 @dataclass
@@ -66,11 +72,12 @@ def cohort_lines(instance: dict[str, Any], solution: dict[str, Any] | None) -> l
             persons=sum(k * v for k, v in sizes.items()), households=sum(sizes.values()),
         )  # fmt: skip
     for move in (solution or {}).get("moves", []):
-        line = lines.get(move["cohort"])
+        line = lines.get(move.get("cohort", ""))
         if line is not None:
-            line.phases[int(move["phase"])] = line.phases.get(int(move["phase"]), 0) + int(move["persons"])
+            phase = int(move.get("phase", 0))
+            line.phases[phase] = line.phases.get(phase, 0) + int(move.get("persons", 0))
     for item in (solution or {}).get("unplaced", []):
-        line = lines.get(item["cohort"])
+        line = lines.get(item.get("cohort", ""))
         if line is not None:
             line.reason, line.message = item.get("reason", ""), item.get("message", "")
             line.template, line.params = item.get("template", ""), item.get("params", {})
@@ -106,16 +113,16 @@ def move_rows(instance: dict[str, Any], solution: dict[str, Any]) -> list[list[A
     for line in cohort_lines(instance, solution):
         for phase, persons in sorted(line.phases.items()):
             start, end = phase_dates(instance, phase)
-            rows.append([
-                line.district, line.settlement, _text(line.settlement_name), line.route, line.cohort, line.kind, phase,
+            rows.append(_cells([
+                line.district, line.settlement, line.settlement_name, line.route, line.cohort, line.kind, phase,
                 start.isoformat(), end.isoformat(), persons, line.households, "yes" if len(line.phases) > 1 else "no",
-            ])  # fmt: skip
+            ]))  # fmt: skip
     return rows
 
 
 def unplaced_rows(instance: dict[str, Any], solution: dict[str, Any]) -> list[list[Any]]:
     return [
-        [x.district, x.settlement, _text(x.settlement_name), x.cohort, x.kind, x.persons, x.reason, _text(x.message)]
+        _cells([x.district, x.settlement, x.settlement_name, x.cohort, x.kind, x.persons, x.reason, x.message])
         for x in cohort_lines(instance, solution)
         if x.reason
     ]
@@ -136,7 +143,7 @@ def plan_csv(instance: dict[str, Any], solution: dict[str, Any]) -> bytes:
 
 def resources_csv(instance: dict[str, Any], solution: dict[str, Any]) -> bytes:
     header = ("phase", "start", "route", "settlements", *RESOURCE_FIELDS)
-    rows = [[r.get(k, "") for k in header] for r in solution.get("resources", [])]
+    rows = [_cells([r.get(k, "") for k in header]) for r in solution.get("resources", [])]
     return _csv(header, rows)
 
 
@@ -161,7 +168,7 @@ def plan_xlsx(instance: dict[str, Any], solution: dict[str, Any], *, title: str)
         ["Currency", instance.get("standards", {}).get("currency", "")],
         ["Inputs (sha256)", solution.get("instance_sha256")],
     ):
-        about.append(row)
+        about.append(_cells(row))
     totals = phase_totals(instance, solution)
     phases = book.create_sheet("Phases")
     header = list(totals[0].keys()) if totals else []
@@ -176,7 +183,7 @@ def plan_xlsx(instance: dict[str, Any], solution: dict[str, Any], *, title: str)
     keys = ("phase", "start", "route", "settlements", *RESOURCE_FIELDS)
     resources.append(list(keys))
     for r in solution.get("resources", []):
-        resources.append([r.get(k, "") for k in keys])
+        resources.append(_cells([r.get(k, "") for k in keys]))
     unplaced = book.create_sheet("Not placed")
     unplaced.append(list(UNPLACED_COLUMNS))
     for row in unplaced_rows(instance, solution):
@@ -200,7 +207,7 @@ class CohortChange:
     line: CohortLine  # in the second plan
     before: dict[int, int]
     after: dict[int, int]
-    change: str  # earlier, later, now_placed, no_longer_placed, resplit
+    change: str  # earlier, later, now_placed, no_longer_placed, more_placed, fewer_placed, resplit
 
     @property
     def shift(self) -> int:
@@ -222,11 +229,16 @@ def compare(
 ) -> Comparison:
     """What differs from plan A to plan B: who moves earlier or later, who is now placed or no longer, and
     how each phase's persons and cost change. Cohorts are matched by id."""
+    if (instance_a["start_date"], instance_a["phase_days"]) != (instance_b["start_date"], instance_b["phase_days"]):
+        raise ValueError("the two plans have different calendars (start date or phase length): their phases "
+                         "are not the same dates")  # fmt: skip
     a = {x.cohort: x for x in cohort_lines(instance_a, solution_a)}
+    b = {x.cohort: x for x in cohort_lines(instance_b, solution_b)}
     changes = []
-    for line in cohort_lines(instance_b, solution_b):
-        before = a[line.cohort].phases if line.cohort in a else {}
-        after = line.phases
+    for cohort in sorted(a.keys() | b.keys()):
+        line = b.get(cohort) or a[cohort]
+        before = a[cohort].phases if cohort in a else {}
+        after = b[cohort].phases if cohort in b else {}
         if before == after:
             continue
         if not before:
@@ -237,10 +249,13 @@ def compare(
             kind = "earlier"
         elif min(after) > min(before):
             kind = "later"
+        elif sum(after.values()) != sum(before.values()):
+            kind = "more_placed" if sum(after.values()) > sum(before.values()) else "fewer_placed"
         else:
             kind = "resplit"
         changes.append(CohortChange(line, before, after, kind))
-    order = {"earlier": 0, "now_placed": 1, "later": 2, "no_longer_placed": 3, "resplit": 4}
+    order = {"earlier": 0, "now_placed": 1, "more_placed": 2, "later": 3, "no_longer_placed": 4, "fewer_placed": 5,
+             "resplit": 6}  # fmt: skip
     changes.sort(key=lambda c: (order[c.change], c.shift, c.line.district, c.line.settlement_name))
     ta, tb = phase_totals(instance_a, solution_a), phase_totals(instance_b, solution_b)
     phases = []

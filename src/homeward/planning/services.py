@@ -34,6 +34,7 @@ from homeward.planning.solver.files import (
 from homeward.planning.solver.model import Instance, Standards
 
 MAX_TIME_LIMIT = 600.0
+MAX_IMPORT_BYTES = 20 * 1024 * 1024  # an instance of 2,000 settlements and 24 phases is about 2 MB
 CHANGE_KINDS = ("gate", "housing", "seats", "budget")
 
 
@@ -105,9 +106,11 @@ def scenario_create(
     seats_per_route: Any = 2000, budget_per_phase: Any = 0, housing_start_percent: Any = 20,
     housing_step_percent: Any = 10, transport_cost_per_person: Any = 0, package_cost_per_person: Any = 0,
     cash_grant_per_person: Any = 0, currency: str = "USD", vulnerability_weight: Any = 1.0, split_penalty: Any = 1.0,
-    notes: str = "", progress: Progress | None = None,
+    notes: str = "", basis: str = "intentions", progress: Progress | None = None,
 ) -> PlanScenario:  # fmt: skip
-    """A scenario whose cohorts are the returning households of a census snapshot (the latest unless named),
+    """A scenario whose cohorts are the returning households of a census snapshot (the latest unless named):
+    on ``basis`` "intentions", those whose members said they intend to return, each the way they chose; on
+    "eligible", every eligible member's household, as a ceiling;
     with gates from the gazetteer's security assessments and the planner's capacities, budget and costs."""
     from homeward.census.services import load_snapshot, snapshot_get
 
@@ -139,12 +142,15 @@ def scenario_create(
         raise ValidationError(str(exc), [("snapshot", str(snapshot_id or ""), "not found")]) from None
     state = load_snapshot(snapshot)
     progress.advance(30, "households")
-    derived = communities_from(state.persons, state.members, state.households, on=start)
+    if basis not in ("eligible", "intentions"):
+        raise _problem("basis", basis, "one of eligible, intentions")
+    derived = communities_from(state.persons, state.members, state.households, on=start, basis=basis)
     progress.advance(40, "gates")
     s = state.settlements
     rows = zip(*(s.column(c).to_pylist() for c in ("sid", "gid", "title", "district", "district_name", "population")),
                strict=True)  # fmt: skip
-    wanted = {row[0]: row[1:] for row in rows if row[0] in derived.communities}
+    used = {k[0] for k in derived.communities} | {k[2] for k in derived.communities}
+    wanted = {row[0]: row[1:] for row in rows if row[0] in used}
     gazetteer = {
         x.gid: x
         for x in Settlement.objects.filter(gid__in=[w[0] for w in wanted.values()]).select_related("admin_unit")
@@ -155,11 +161,14 @@ def scenario_create(
         places[sid] = Place(gid, title, district or "", district_name or "", population, safe_from, gate_note)
     instance, no_figure = instance_from(derived, places, params)
     if not instance["cohorts"]:
+        who_counts = ("no eligible adult who intends to return" if basis == "intentions"
+                      else "no eligible living member")  # fmt: skip
         raise ValidationError(
-            f"census snapshot {snapshot.pk} has no eligible living member with a known origin settlement: "
-            "there is no one to plan for",
+            f"census snapshot {snapshot.pk} has {who_counts} with a known origin settlement: there is no one to "
+            "plan for" + (" (members record their intentions first; or plan for every eligible member as a "
+                          "ceiling)" if basis == "intentions" else ""),
             [("snapshot", str(snapshot.pk), "no one to plan for")],
-        )
+        )  # fmt: skip
     parsed = _checked(instance)
     progress.advance(20, "saving")
     derivation = {
@@ -167,6 +176,7 @@ def scenario_create(
         "reference_date": snapshot.reference_date.isoformat(), "persons": derived.persons,
         "households": derived.households, "eligible_without_origin": derived.eligible_without_origin,
         "households_too_large": derived.households_too_large, "no_housing_figure": no_figure[:100],
+        "decisions": dict(derived.decisions), "children_alone": derived.children_alone,
         "no_housing_figure_count": len(no_figure),
         "rules": {"seats_per_route": params.seats_per_route, "budget_per_phase": params.budget_per_phase,
                   "housing_start_percent": params.housing_start_percent,
@@ -175,7 +185,7 @@ def scenario_create(
     with transaction.atomic():
         scenario = PlanScenario.objects.create(
             name=params.name, start_date=start, phase_days=params.phase_days, phases=params.phases,
-            notes=str(notes or "")[:5000], basis=PlanScenario.Basis.ELIGIBLE, snapshot=snapshot,
+            notes=str(notes or "")[:5000], basis=basis, snapshot=snapshot,
             instance=instance_to_dict(parsed), instance_sha256=instance_sha256(parsed), derivation=derivation,
             owner_id=who.user_id,
         )  # fmt: skip
@@ -211,6 +221,8 @@ def scenario_import(*, actor: Any, data: bytes, name: str = "", notes: str = "")
     """A scenario from a plan instance file (docs/planning.md); the file is refused whole when a field is
     wrong, with every wrong field named."""
     who = actor_of(actor)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise _problem("file", f"{len(data):,} bytes", "larger than 20 MB")
     raw = read_instance_bytes(data)
     parsed = _checked(raw)
     stored = instance_to_dict(parsed)
@@ -251,7 +263,7 @@ def scenario_copy(*, actor: Any, scenario_id: int, name: str = "") -> PlanScenar
             name=new_name, start_date=source.start_date, phase_days=source.phase_days, phases=source.phases,
             notes=source.notes, basis=source.basis, snapshot=source.snapshot, copied_from=source,
             instance=instance_to_dict(parsed), instance_sha256=instance_sha256(parsed),
-            derivation=source.derivation, owner_id=who.user_id,
+            derivation=source.derivation, changes=list(source.changes), owner_id=who.user_id,
         )  # fmt: skip
         audit_record(actor=who, action="planning.scenario.copied", target=copy, data={"from": source.pk})
     return copy
@@ -276,6 +288,7 @@ def scenario_change(
             raise NotFoundError(f"scenario {scenario_id} not found")
         instance = json.loads(json.dumps(scenario.instance))
         first = _phase_from(from_phase, scenario.phases) - 1
+        target = str(target or "")[:120] if kind != "budget" else ""
         change: dict[str, Any] = {"kind": kind, "target": target, "at": timezone.now().isoformat(timespec="seconds")}
         if kind in ("gate", "housing"):
             found = next((s for s in instance["settlements"] if s["id"] == target), None)
@@ -290,7 +303,15 @@ def scenario_change(
             else:
                 places = int(_number("housing", value, whole=True, high=10**12))
                 before = list(found["housing"])
-                found["housing"] = [places if p >= first else h for p, h in enumerate(before)]
+                if first > 0 and places < before[first - 1]:
+                    raise _problem("value", places, f"housing never falls: phase {first} already has "
+                                                    f"{before[first - 1]} places")  # fmt: skip
+                # More places: at least that many from the phase on. Fewer: at most that many from the phase on
+                # (reconstruction delayed). Housing never falls from one phase to the next either way.
+                raise_to = places >= before[first]
+                found["housing"] = [
+                    h if p < first else (max(h, places) if raise_to else min(h, places)) for p, h in enumerate(before)
+                ]
                 change.update(before=before, after=found["housing"], from_phase=first + 1)
         elif kind == "seats":
             found = next((r for r in instance["routes"] if r["id"] == target), None)
@@ -349,7 +370,8 @@ def scenario_solve(
     json.loads(dumps(data))  # the solution must be storable as it is written to files
     with transaction.atomic():
         solution = PlanSolution.objects.create(
-            scenario=scenario, instance_sha256=data["instance_sha256"], solution=data, status=plan.status,
+            scenario=scenario, instance_sha256=data["instance_sha256"], instance=scenario.instance, solution=data,
+            status=plan.status,
             method=plan.method[:80], objective=plan.objective, bound=plan.bound, gap=plan.gap,
             persons_placed=data["persons_placed"], persons_total=data["persons_total"], seconds=plan.seconds,
             time_limit=limit, check_errors=checked.errors[:100], created_by_id=who.user_id,

@@ -37,6 +37,7 @@ REASONS = {
 CHANGES = {
     "earlier": gettext_noop("earlier"), "later": gettext_noop("later"), "now_placed": gettext_noop("now placed"),
     "no_longer_placed": gettext_noop("no longer placed"), "resplit": gettext_noop("divided differently"),
+    "more_placed": gettext_noop("more placed"), "fewer_placed": gettext_noop("fewer placed"),
 }  # fmt: skip
 
 
@@ -68,40 +69,43 @@ def _gap_percent(solution: PlanSolution | None) -> str:
     return "" if solution is None else number_format(solution.gap * 100, 2)
 
 
-def _phase_label(scenario: PlanScenario) -> Any:
+def _plan_inputs(scenario: PlanScenario, solution: PlanSolution | None) -> dict[str, Any]:
+    """The inputs a plan was solved for (kept with it), to show the plan against; the scenario's own when
+    there is no plan, or for a plan kept before its inputs were."""
+    found: dict[str, Any] = solution.instance if solution is not None and solution.instance else scenario.instance
+    return found
+
+
+def _phase_label(instance: dict[str, Any]) -> Any:
     def label(phase: int) -> str:
-        start, _end = outputs.phase_dates(scenario.instance, phase)
+        start, _end = outputs.phase_dates(instance, phase)
         return f"{start:%Y-%m}"
 
     return label
 
 
-def gantt(scenario: PlanScenario, lines: list[outputs.CohortLine]) -> str:
-    districts = {s["district"]: s["district"] for s in scenario.instance["settlements"]}
+def gantt(instance: dict[str, Any], lines: list[outputs.CohortLine]) -> str:
+    districts = {s["district"]: s["district"] for s in instance["settlements"]}
     districts.update(selectors.district_names(list(districts)))
 
     def tip(place: str, phase: int, persons: int) -> str:
-        start, end = outputs.phase_dates(scenario.instance, phase)
+        start, end = outputs.phase_dates(instance, phase)
         return _("%(place)s, phase %(phase)s (%(start)s to %(end)s): %(persons)s persons") % {
             "place": place, "phase": phase, "start": start, "end": end,
             "persons": number_format(persons, force_grouping=True),
         }  # fmt: skip
 
     return charts.gantt_svg(
-        lines, phases=scenario.phases, phase_label=_phase_label(scenario), tip=tip, district_names=districts,
+        lines, phases=instance["phases"], phase_label=_phase_label(instance), tip=tip, district_names=districts,
         not_placed=_("not placed"), title=_("Timeline of the return by district and settlement"),
     )  # fmt: skip
 
 
-def flow_map(scenario: PlanScenario, lines: list[outputs.CohortLine], phase: int | None) -> str:
-    coords = selectors.coordinates([s["id"] for s in scenario.instance["settlements"]])
-    places = {
-        s["id"]: (*coords[s["id"]], s["name"], s["route"])
-        for s in scenario.instance["settlements"]
-        if s["id"] in coords
-    }
-    routes = {r["id"]: r["name"] for r in scenario.instance["routes"]}
-    closed = {s["id"] for s in scenario.instance["settlements"] if s.get("safe_from") is None}
+def flow_map(instance: dict[str, Any], lines: list[outputs.CohortLine], phase: int | None) -> str:
+    coords = selectors.coordinates([s["id"] for s in instance["settlements"]])
+    places = {s["id"]: (*coords[s["id"]], s["name"], s["route"]) for s in instance["settlements"] if s["id"] in coords}
+    routes = {r["id"]: r["name"] for r in instance["routes"]}
+    closed = {s["id"] for s in instance["settlements"] if s.get("safe_from") is None}
     title = (_("Arrivals in phase %(phase)s, by settlement and route") % {"phase": phase} if phase
              else _("Arrivals over the whole plan, by settlement and route"))  # fmt: skip
 
@@ -150,6 +154,7 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
             package_cost_per_person=p.get("package_cost_per_person", "0"),
             cash_grant_per_person=p.get("cash_grant_per_person", "0"), currency=p.get("currency", "USD"),
             vulnerability_weight=p.get("vulnerability_weight", "1"), notes=p.get("notes", ""),
+            basis=p.get("basis", "intentions"),
         )  # fmt: skip
     except ValidationError as exc:
         return _back_with(request, exc, "planning_index")
@@ -164,8 +169,8 @@ def scenario_import(request: HttpRequest) -> HttpResponse:
     if upload is None:
         messages.error(request, _("Choose an instance file to import."))
         return redirect("planning_index")
-    if upload.size and upload.size > 200 * 1024 * 1024:
-        messages.error(request, _("The file is larger than 200 MB."))
+    if upload.size and upload.size > services.MAX_IMPORT_BYTES:
+        messages.error(request, _("The file is larger than 20 MB."))
         return redirect("planning_index")
     try:
         scenario = services.scenario_import(actor=request.user, data=upload.read(), name=request.POST.get("name", ""))
@@ -186,20 +191,23 @@ def scenario_page(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = _scenario(scenario_id)
     solution = _solution(scenario, request.GET.get("solution"))
     data = solution.solution if solution else None
-    lines = outputs.cohort_lines(scenario.instance, data)
-    phase = _phase_param(request, scenario.phases)
+    solved = _plan_inputs(scenario, solution)
+    lines = outputs.cohort_lines(solved, data)
+    phase = _phase_param(request, solved["phases"])
     unplaced = [(line, _(REASONS.get(line.reason, line.reason)), _message(line)) for line in lines if line.reason]
     instance = scenario.instance
+    drawn = set(selectors.coordinates([s["id"] for s in solved["settlements"]]))
     context = {
         "scenario": scenario, "solution": solution, "data": data, "phase": phase,
         "stale": solution is not None and solution.instance_sha256 != scenario.instance_sha256,
         "persons": sum(line.persons for line in lines), "cohorts": len(lines),
         "settlements": instance["settlements"], "routes": instance["routes"],
         "open_gates": sum(1 for s in instance["settlements"] if s.get("safe_from")),
-        "phases": outputs.phase_totals(instance, data), "phase_numbers": range(1, scenario.phases + 1),
+        "phases": outputs.phase_totals(solved, data), "phase_numbers": range(1, solved["phases"] + 1),
+        "not_drawn": [s["name"] for s in solved["settlements"] if s["id"] not in drawn],
         "unplaced": unplaced[:500], "unplaced_count": len(unplaced),
         "splits": (data or {}).get("splits", []),
-        "gantt": gantt(scenario, lines) if data else "", "map": flow_map(scenario, lines, phase) if data else "",
+        "gantt": gantt(solved, lines) if data else "", "map": flow_map(solved, lines, phase) if data else "",
         "history": selectors.solutions_of(scenario)[:10], "others": selectors.scenarios().exclude(pk=scenario.pk)[:50],
         "standards": instance.get("standards", {}), "budget_first": instance["budget"][0] if instance["budget"] else 0,
         "job": selectors.running_solve(scenario), "gap_percent": _gap_percent(solution),
@@ -278,18 +286,19 @@ def scenario_download(request: HttpRequest, scenario_id: int, kind: str, fmt: st
         messages.error(request, _("This scenario has no plan yet: solve it first."))
         return redirect("planning_scenario", scenario_id=scenario.pk)
     data = solution.solution
+    solved = _plan_inputs(scenario, solution)
     if kind == "solution":
         return _file(f"{stem}-solution-{solution.pk}.json", dumps(data), fmt)
     if kind == "resources":
-        return _file(f"{stem}-resources.csv", outputs.resources_csv(scenario.instance, data), fmt)
+        return _file(f"{stem}-resources.csv", outputs.resources_csv(solved, data), fmt)
+    lines = outputs.cohort_lines(solved, data)
     if kind == "gantt":
-        return _file(f"{stem}-timeline.svg", gantt(scenario, outputs.cohort_lines(scenario.instance, data)), fmt)
+        return _file(f"{stem}-timeline.svg", gantt(solved, lines), fmt)
     if kind == "map":
-        lines = outputs.cohort_lines(scenario.instance, data)
-        return _file(f"{stem}-map.svg", flow_map(scenario, lines, _phase_param(request, scenario.phases)), fmt)
+        return _file(f"{stem}-map.svg", flow_map(solved, lines, _phase_param(request, solved["phases"])), fmt)
     if fmt == "csv":
-        return _file(f"{stem}-plan.csv", outputs.plan_csv(scenario.instance, data), fmt)
-    return _file(f"{stem}-plan.xlsx", outputs.plan_xlsx(scenario.instance, data, title=scenario.name), fmt)
+        return _file(f"{stem}-plan.csv", outputs.plan_csv(solved, data), fmt)
+    return _file(f"{stem}-plan.xlsx", outputs.plan_xlsx(solved, data, title=scenario.name), fmt)
 
 
 @require_capability(Cap.PLANNING_VIEW)
@@ -299,19 +308,20 @@ def scenario_print(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = _scenario(scenario_id)
     solution = _solution(scenario, request.GET.get("solution"))
     data = solution.solution if solution else None
-    lines = outputs.cohort_lines(scenario.instance, data)
+    solved = _plan_inputs(scenario, solution)
+    lines = outputs.cohort_lines(solved, data)
     rows = []
     for line in lines:
         phases = ", ".join(
-            f"{p} ({outputs.phase_dates(scenario.instance, p)[0]:%Y-%m-%d}): {n}"
-            for p, n in sorted(line.phases.items())
+            f"{p} ({outputs.phase_dates(solved, p)[0]:%Y-%m-%d}): {n}" for p, n in sorted(line.phases.items())
         )
         rows.append((line, phases, _(REASONS.get(line.reason, line.reason)) if line.reason else ""))
     return render(request, "planning/print.html", {
         "scenario": scenario, "solution": solution, "data": data, "rows": rows,
-        "phases": outputs.phase_totals(scenario.instance, data), "gantt": gantt(scenario, lines) if data else "",
-        "standards": scenario.instance.get("standards", {}), "routes": scenario.instance["routes"],
+        "phases": outputs.phase_totals(solved, data), "gantt": gantt(solved, lines) if data else "",
+        "standards": solved.get("standards", {}), "routes": solved["routes"],
         "printed": timezone.now(), "gap_percent": _gap_percent(solution),
+        "stale": solution is not None and solution.instance_sha256 != scenario.instance_sha256,
     })  # fmt: skip
 
 
@@ -328,20 +338,29 @@ def compare_page(request: HttpRequest) -> HttpResponse:
         if sa is None or sb is None:
             context["problem"] = _("Both scenarios need a plan: solve the one without a plan first.")
         else:
-            result = outputs.compare(a.instance, sa.solution, b.instance, sb.solution)
-            context.update(
-                result=result,
-                changes=[(c, _(CHANGES[c.change])) for c in result.changes[:1000]],
-                inputs=_input_differences(a, b),
-            )
+            ia, ib = _plan_inputs(a, sa), _plan_inputs(b, sb)
+            try:
+                result = outputs.compare(ia, sa.solution, ib, sb.solution)
+            except ValueError:
+                context["problem"] = _(
+                    "The two scenarios have different calendars (start date or phase length), so their phases are "
+                    "not the same dates: compare scenarios copied from one another."
+                )
+            else:
+                context.update(
+                    result=result,
+                    changes=[(c, _(CHANGES[c.change])) for c in result.changes[:1000]],
+                    inputs=_input_differences(ia, ib),
+                    stale=[x.name for x, sx in ((a, sa), (b, sb)) if sx.instance_sha256 != x.instance_sha256],
+                )
     return render(request, "planning/compare.html", context)
 
 
-def _input_differences(a: PlanScenario, b: PlanScenario) -> list[str]:
+def _input_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """What differs in the inputs, in words: gates, housing, seats, budget."""
     out = []
-    gates_a = {s["id"]: s for s in a.instance["settlements"]}
-    for s in b.instance["settlements"]:
+    gates_a = {s["id"]: s for s in a["settlements"]}
+    for s in b["settlements"]:
         before = gates_a.get(s["id"])
         if before is None:
             continue
@@ -353,13 +372,13 @@ def _input_differences(a: PlanScenario, b: PlanScenario) -> list[str]:
             out.append(_("%(place)s: housing at the end %(a)s → %(b)s") % {
                 "place": s["name"], "a": before["housing"][-1], "b": s["housing"][-1]
             })  # fmt: skip
-    routes_a = {r["id"]: r for r in a.instance["routes"]}
-    for r in b.instance["routes"]:
+    routes_a = {r["id"]: r for r in a["routes"]}
+    for r in b["routes"]:
         if r["id"] in routes_a and routes_a[r["id"]]["seats"] != r["seats"]:
             out.append(_("Route %(route)s: seats changed") % {"route": r["name"]})
-    if a.instance["budget"] != b.instance["budget"]:
+    if a["budget"] != b["budget"]:
         out.append(_("Budget: %(a)s → %(b)s in total") % {
-            "a": number_format(sum(a.instance["budget"]), 0, force_grouping=True),
-            "b": number_format(sum(b.instance["budget"]), 0, force_grouping=True),
+            "a": number_format(sum(a["budget"]), 0, force_grouping=True),
+            "b": number_format(sum(b["budget"]), 0, force_grouping=True),
         })  # fmt: skip
     return out

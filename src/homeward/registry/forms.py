@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from homeward.gazetteer.models import AdminUnit
-from homeward.registry.models import Consent, Source, SubjectRequest
+from homeward.registry.models import Consent, ReturnIntention, Source, SubjectRequest
 
 
 class PersonFilterForm(forms.Form):
@@ -59,6 +59,34 @@ class ConsentForm(forms.Form):
     sheet_version = forms.CharField(label=_("Information sheet version"), max_length=64)
     channel = forms.ChoiceField(label=_("Channel"), choices=Consent.Channel.choices)
     partner = forms.CharField(label=_("Partner (for sharing)"), max_length=200, required=False)
+
+
+class IntentionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[c for c in ReturnIntention.Decision.choices if c[0] != ReturnIntention.Decision.WITHDRAWN],
+    )
+    horizon = forms.ChoiceField(label=_("When"), choices=[("", "—"), *ReturnIntention.Horizon.choices], required=False)
+    together = forms.ChoiceField(
+        label=_("With whom"), choices=[("", "—"), *ReturnIntention.Together.choices], required=False
+    )
+    destination = forms.CharField(
+        label=_("Other settlement (its gazetteer id), when going elsewhere"), max_length=120, required=False
+    )
+    conditions = forms.MultipleChoiceField(
+        label=_("Conditions for returning"), choices=list(ReturnIntention.CONDITIONS.items()), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    conditions_note = forms.CharField(label=_("Other conditions"), max_length=1000, required=False)
+    needs = forms.MultipleChoiceField(
+        label=_("Needs on return"), choices=list(ReturnIntention.NEEDS.items()), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    sheet_version = forms.CharField(label=_("Information sheet version"), max_length=64)
+    channel = forms.ChoiceField(
+        label=_("Given by"),
+        choices=[c for c in ReturnIntention.Channel.choices if c[0] != ReturnIntention.Channel.PORTAL],
+    )
 
 
 class KinshipForm(forms.Form):

@@ -419,3 +419,70 @@ class SubjectRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.person_id}"
+
+
+class ReturnIntention(models.Model):
+    """One version of a person's own return intention (UNHCR return-intention surveys): whether, when and on
+    what conditions they would go back, and with whom. A change is a new version; withdrawal is a version
+    too, so the person's history stays whole. Staff may record one on a person's behalf only with the
+    channel and their own account."""
+
+    class Decision(models.TextChoices):
+        INTENDS = "intends", _("intends to return")
+        UNDECIDED = "undecided", _("undecided")
+        DOES_NOT_INTEND = "does_not_intend", _("does not intend to return")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Horizon(models.TextChoices):
+        MONTHS_12 = "12_months", _("within 12 months")
+        YEARS_5 = "5_years", _("within 5 years")
+        SOMEDAY = "someday", _("one day")
+
+    class Together(models.TextChoices):
+        COMMUNITY = "community", _("with the community of the origin settlement")
+        OWN = "own", _("to the origin settlement, on their own")
+        ELSEWHERE = "elsewhere", _("to another settlement")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("web portal")
+        INTERVIEW = "interview", _("interview")
+        PHONE = "phone", _("phone")
+        PAPER = "paper", _("paper form")
+
+    CONDITIONS = {
+        "security": _("security"), "housing": _("housing"), "services": _("basic services"),
+        "livelihoods": _("livelihoods"), "property": _("property returned"), "documents": _("documents"),
+    }  # fmt: skip
+    NEEDS = {
+        "shelter": _("shelter"), "health": _("health care"), "schooling": _("schooling in the mother tongue"),
+        "livelihood": _("livelihood"),
+    }  # fmt: skip
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="intentions")
+    version = models.PositiveIntegerField()
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    horizon = models.CharField(max_length=16, choices=Horizon.choices, blank=True)
+    together = models.CharField(max_length=16, choices=Together.choices, blank=True)
+    destination = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    conditions = models.JSONField(default=list, blank=True)
+    conditions_note = models.CharField(max_length=1000, blank=True)
+    needs = models.JSONField(default=list, blank=True)
+    sheet_version = models.CharField(max_length=64)  # the information sheet the decision was made under
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-version", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "version"], name="intention_version_once"),
+            models.CheckConstraint(
+                condition=~models.Q(together="elsewhere") | models.Q(destination__isnull=False),
+                name="intention_elsewhere_names_destination",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} v{self.version}: {self.decision}"

@@ -10,6 +10,12 @@ urlpatterns = [
     path("persons/<int:person_id>/links/", views.person_link, name="person_link"),
     path("persons/<int:person_id>/links/<int:link_id>/remove/", views.person_unlink, name="person_unlink"),
     path("persons/<int:person_id>/consents/", views.person_consent, name="person_consent"),
+    path("persons/<int:person_id>/intentions/", views.person_intention, name="person_intention"),
+    path(
+        "persons/<int:person_id>/intentions/withdraw/",
+        views.person_intention_withdraw,
+        name="person_intention_withdraw",
+    ),
     path(
         "persons/<int:person_id>/consents/<int:consent_id>/withdraw/",
         views.consent_withdraw,

@@ -28,6 +28,7 @@ from homeward.registry.forms import (
     ConsentForm,
     EventForm,
     ImportForm,
+    IntentionForm,
     KinshipForm,
     OriginRegionForm,
     PersonFilterForm,
@@ -41,13 +42,14 @@ from homeward.registry.gates import (
     access_person_search,
     access_subject_request_by_id,
 )
-from homeward.registry.models import Kinship, Person, SubjectRequest
+from homeward.registry.models import Kinship, Person, ReturnIntention, SubjectRequest
 from homeward.registry.services import persons as person_services
 from homeward.registry.services.imports import (
     registry_eligibility_start,
     registry_import_start,
     registry_retry_held,
 )
+from homeward.registry.services.intentions import intention_record, intention_withdraw
 
 
 def _fail(request: HttpRequest, exc: ValidationError) -> None:
@@ -127,6 +129,9 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
             "choose_form": ChooseValueForm(),
             "request_form": SubjectRequestForm(),
             "consent_form": ConsentForm(),
+            "intentions": _intentions(person),
+            "intention_form": IntentionForm(),
+            "staff_channels": [c for c in ReturnIntention.Channel.choices if c[0] != ReturnIntention.Channel.PORTAL],
             "kinship_form": KinshipForm(),
             "sensitive": selectors.person_sensitive(person) if user_can(request.user, Cap.REGISTRY_EDIT) else {},
         },
@@ -204,6 +209,40 @@ def person_consent(request: HttpRequest, person_id: int) -> HttpResponse:
         person_services.consent_record(actor=request.user, person_id=person.pk, **data)
 
     return _apply(request, person, ConsentForm(request.POST), act, _("The consent was recorded."))
+
+
+def _intentions(person: Person) -> list[ReturnIntention]:
+    """The person's intention versions, newest first, with their conditions and needs in words."""
+    found = list(person.intentions.select_related("destination", "recorded_by"))
+    for i in found:
+        i.condition_labels = [str(ReturnIntention.CONDITIONS.get(c, c)) for c in i.conditions]  # type: ignore[attr-defined]
+        i.need_labels = [str(ReturnIntention.NEEDS.get(n, n)) for n in i.needs]  # type: ignore[attr-defined]
+    return found
+
+
+@require_capability(Cap.REGISTRY_EDIT)
+@require_POST
+def person_intention(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = or_404(access_person_by_id, request.user, person_id, purpose="return intention")
+
+    def act(data: dict[str, Any]) -> None:
+        gid = data.pop("destination", "").strip()
+        found = Settlement.objects.filter(gid=gid).values_list("pk", flat=True).first() if gid else None
+        intention_record(actor=request.user, person_id=person.pk, destination_id=found or (-1 if gid else None), **data)
+
+    return _apply(request, person, IntentionForm(request.POST), act, _("The return intention was recorded."))
+
+
+@require_capability(Cap.REGISTRY_EDIT)
+@require_POST
+def person_intention_withdraw(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = or_404(access_person_by_id, request.user, person_id, purpose="return intention")
+    try:
+        intention_withdraw(actor=request.user, person_id=person.pk, channel=request.POST.get("channel", ""))
+        messages.success(request, _("The return intention was withdrawn."))
+    except (ValidationError, NotFoundError) as exc:
+        messages.error(request, str(exc))
+    return redirect("person_detail", person_id=person.pk)
 
 
 @require_capability(Cap.REGISTRY_EDIT)

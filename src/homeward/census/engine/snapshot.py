@@ -29,6 +29,11 @@ SCHEMAS = {
         ("country", pa.string()),        # ISO 3166-1 alpha-2 or null
         ("registered", pa.string()),     # YYYY-MM the first record arrived
         ("source_kind", pa.string()),
+        # The person's latest return intention (their own record, versioned in the registry), or null.
+        ("intention", pa.string()),      # intends, undecided, does_not_intend, withdrawn
+        ("horizon", pa.string()),        # 12_months, 5_years, someday
+        ("together", pa.string()),       # community, own, elsewhere
+        ("destination", pa.int64()),     # settlements.sid when elsewhere
     ]),
     "households": pa.schema([("hid", pa.int64()), ("head", pa.int64())]),
     "members": pa.schema([("hid", pa.int64()), ("pid", pa.int64())]),
@@ -42,6 +47,9 @@ SCHEMAS = {
         ("population_year", pa.int64()),
     ]),
 }  # fmt: skip
+# Columns added after the first snapshots: a table without them (an older snapshot, a test's) reads as null.
+OPTIONAL = {"persons": {"intention": pa.string(), "horizon": pa.string(), "together": pa.string(),
+                        "destination": pa.int64()}}  # fmt: skip
 SORT_KEYS = {"persons": ["pid"], "households": ["hid"], "members": ["hid", "pid"], "settlements": ["sid"]}
 
 
@@ -52,6 +60,9 @@ class SnapshotError(ValueError):
 def normalise(name: str, table: pa.Table) -> pa.Table:
     """The table in the snapshot's schema and row order."""
     schema = SCHEMAS[name]
+    for column, kind in OPTIONAL.get(name, {}).items():
+        if column not in table.column_names:
+            table = table.append_column(column, pa.nulls(table.num_rows, kind))
     missing = [f.name for f in schema if f.name not in table.column_names]
     if missing:
         raise SnapshotError(f"{name}: missing columns {', '.join(missing)}")

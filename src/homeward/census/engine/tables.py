@@ -65,6 +65,20 @@ UNIVERSES = {
             ),
         ),
         Universe(
+            "adults",
+            gettext_noop("Eligible registered adults living on the reference date"),
+            gettext_noop(
+                "Living registered members eligible for return, aged 18 or over on the reference date (or of "
+                "unknown age): those who decide on their own return. Each is counted by their latest recorded "
+                "return intention; withdrawn and never recorded intentions are their own categories."
+            ),
+        ),
+        Universe(
+            "intending",
+            gettext_noop("Eligible registered adults who intend to return"),
+            gettext_noop("Of the eligible adults above, those whose latest recorded intention is to return."),
+        ),
+        Universe(
             "registrations",
             gettext_noop("Persons registered, by the month their first record arrived"),
             gettext_noop(
@@ -90,6 +104,9 @@ AGE_GROUPS = [f"{a}-{a + 4}" for a in range(0, 85, 5)] + ["85+"]
 GENERATIONS = ["0", "1", "2", "3", "4+"]
 SIZES = ["1", "2", "3", "4", "5", "6+"]
 SOURCE_KINDS = ["registry", "archive", "survey", "portal", "other"]
+INTENTIONS = ["intends_12_months", "intends_5_years", "intends_someday", "undecided", "does_not_intend", "withdrawn",
+              "none"]  # fmt: skip
+TOGETHER = ["community", "own", "elsewhere"]
 
 
 def _districts(s: Snapshot) -> list[str]:
@@ -152,6 +169,8 @@ DIMENSIONS = {
         Dimension("with_65plus", gettext_noop("With a person aged 65 or over"), _fixed(YES_NO), unknown=False),
         Dimension("month", gettext_noop("Month of registration"), _months),
         Dimension("source_kind", gettext_noop("Kind of source"), _fixed(SOURCE_KINDS)),
+        Dimension("intention", gettext_noop("Return intention and horizon"), _fixed(INTENTIONS)),
+        Dimension("together", gettext_noop("Returning with"), _fixed(TOGETHER)),
     )
 }
 
@@ -206,6 +225,15 @@ TABLES = [
                  "Coverage: registered displaced persons against the pre-displacement population, by settlement"
              ),
              "displaced", ("settlement",), geography="settlement", with_population=True),
+    TableDef("intentions_district_horizon",
+             gettext_noop("Return intentions of eligible adults by origin district and horizon"),
+             "adults", ("district", "intention"), geography="district"),
+    TableDef("intentions_generation",
+             gettext_noop("Return intentions of eligible adults by generation"),
+             "adults", ("intention", "generation")),
+    TableDef("intentions_district_together",
+             gettext_noop("Eligible adults who intend to return, by origin district and with whom"),
+             "intending", ("district", "together"), geography="district"),
     TableDef("registrations_month_source",
              gettext_noop("Registrations by month and kind of source"),
              "registrations", ("month", "source_kind")),
@@ -301,7 +329,13 @@ def _person_view(con: duckdb.DuckDBPyConnection, ref: dt.date) -> None:
                CASE WHEN eligible THEN 'yes' ELSE 'no' END AS eligible,
                COALESCE(registered, '{UNKNOWN}') AS month,
                CASE WHEN source_kind IN ({", ".join(f"'{k}'" for k in SOURCE_KINDS)}) THEN source_kind
-                    ELSE 'other' END AS source_kind
+                    ELSE 'other' END AS source_kind,
+               CASE WHEN intention IS NULL THEN 'none'
+                    WHEN intention = 'intends' AND horizon IN ('12_months', '5_years', 'someday')
+                         THEN 'intends_' || horizon
+                    WHEN intention IN ('undecided', 'does_not_intend', 'withdrawn') THEN intention
+                    ELSE '{UNKNOWN}' END AS intention,
+               CASE WHEN together IN ('community', 'own', 'elsewhere') THEN together ELSE '{UNKNOWN}' END AS together
         FROM aged
         """  # noqa: S608 (numbers and fixed codes only)
     )
@@ -332,7 +366,18 @@ UNIVERSE_SQL = {
     "displaced": "SELECT * FROM p WHERE generation_number = 0",
     "households": "SELECT * FROM h",
     "registrations": "SELECT * FROM p",
+    "adults": "SELECT * FROM p WHERE living AND eligible = 'yes' AND (age_years IS NULL OR age_years >= 18)",
+    "intending": "SELECT * FROM p WHERE living AND eligible = 'yes' AND (age_years IS NULL OR age_years >= 18) "
+    "AND intention LIKE 'intends_%'",
 }
+
+
+def _with_intentions(persons: pa.Table) -> pa.Table:
+    """The persons table with the intention columns, null where a snapshot predates them."""
+    for column in ("intention", "horizon", "together"):
+        if column not in persons.column_names:
+            persons = persons.append_column(column, pa.nulls(persons.num_rows, pa.string()))
+    return persons
 
 
 def compute_tables(
@@ -346,7 +391,7 @@ def compute_tables(
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        con.register("persons", snapshot.persons)
+        con.register("persons", _with_intentions(snapshot.persons))
         con.register("households", snapshot.households)
         con.register("household_members", snapshot.members)
         con.register("settlements", snapshot.settlements)

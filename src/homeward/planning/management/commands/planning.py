@@ -27,6 +27,12 @@ class Command(BaseCommand):
         create.add_argument("--phases", type=int, default=12)
         create.add_argument("--phase-days", type=int, default=90)
         create.add_argument("--snapshot", type=int)
+        create.add_argument(
+            "--basis",
+            choices=("intentions", "eligible"),
+            default="intentions",
+            help="the members' recorded intentions (default), or every eligible member as a ceiling",
+        )
         create.add_argument("--seats", type=int, default=2000, help="seats per route and phase")
         create.add_argument("--budget", type=float, default=0.0, help="budget per phase")
         create.add_argument(
@@ -87,7 +93,7 @@ class Command(BaseCommand):
                 budget_per_phase=o["budget"], housing_start_percent=o["housing_start"],
                 housing_step_percent=o["housing_step"], transport_cost_per_person=o["transport_cost"],
                 package_cost_per_person=o["package_cost"], cash_grant_per_person=o["cash_grant"],
-                currency=o["currency"], progress=bar,
+                currency=o["currency"], basis=o["basis"], progress=bar,
             )  # fmt: skip
         finally:
             bar.close()
@@ -135,11 +141,12 @@ class Command(BaseCommand):
             written[0].write_bytes(dumps(scenario.instance))
             solution = selectors.solutions_of(scenario).first()
             if solution is not None:
+                solved = solution.instance or scenario.instance  # the inputs the plan was solved for
                 files = {
                     "solution.json": dumps(solution.solution),
-                    "plan.csv": outputs.plan_csv(scenario.instance, solution.solution),
-                    "resources.csv": outputs.resources_csv(scenario.instance, solution.solution),
-                    "plan.xlsx": outputs.plan_xlsx(scenario.instance, solution.solution, title=scenario.name),
+                    "plan.csv": outputs.plan_csv(solved, solution.solution),
+                    "resources.csv": outputs.resources_csv(solved, solution.solution),
+                    "plan.xlsx": outputs.plan_xlsx(solved, solution.solution, title=scenario.name),
                 }
                 for name, data in files.items():
                     path = out / f"scenario-{scenario.pk}-{name}"
@@ -166,7 +173,10 @@ class Command(BaseCommand):
         sa, sb = selectors.solutions_of(a).first(), selectors.solutions_of(b).first()
         if sa is None or sb is None:
             raise CommandError("both scenarios need a plan: solve them first")
-        result = outputs.compare(a.instance, sa.solution, b.instance, sb.solution)
+        try:
+            result = outputs.compare(sa.instance or a.instance, sa.solution, sb.instance or b.instance, sb.solution)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         placed = result.summary["persons_placed"]
         self.stdout.write(f"persons placed: {placed[0]:,} -> {placed[1]:,}")
         self.stdout.write(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts.items()))

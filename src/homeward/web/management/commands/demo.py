@@ -75,6 +75,7 @@ class Command(BaseCommand):
         secret, codes = staff_enroll_totp(actor=actor, user_id=user.pk)
         self._gazetteer(actor)
         self._registry(actor)
+        self._intentions(user)
         self._census(actor)
         self._plan()
         self._scenarios(actor)
@@ -171,6 +172,52 @@ class Command(BaseCommand):
             f"{solution_path} (homeward plan check {instance_path} {solution_path})"
         )
 
+    def _intentions(self, user: Any) -> None:
+        """Return intentions as members might give them in interviews: most adults of about six in ten
+        households answer; of those, about half intend to return, most with their community."""
+        import random
+
+        from homeward.audit.services import Actor
+        from homeward.registry.models import Person, ReturnIntention
+        from homeward.registry.services.intentions import intention_record
+
+        if ReturnIntention.objects.exists():
+            return
+        rng = random.Random(7)  # noqa: S311 - synthetic demo answers, not secrets
+        staff = Actor(user_id=user.pk, label=user.get_username())
+        rows: list[tuple[int, Any, int]] = list(
+            Person.objects.filter(eligible=True, merged_into__isnull=True, erased_at__isnull=True,
+                                  origin_settlement__isnull=False, death_date__isnull=True)
+            .exclude(birth_date__isnull=True).order_by("pk").values_list("pk", "birth_date", "origin_settlement_id")
+        )  # fmt: skip
+        adults = [(pk, origin) for pk, born, origin in rows if date.today().year - born.year >= 19]
+        places = sorted({origin for _, origin in adults})
+        chosen = [a for a in adults if rng.random() < 0.6]
+        bar = BarProgress(unit=" persons")
+        bar.start(len(chosen), "demo intentions")
+        counts: dict[str, int] = {}
+        for pk, origin in chosen:
+            decision = rng.choices(["intends", "undecided", "does_not_intend"], [0.55, 0.27, 0.18])[0]
+            together = (
+                rng.choices(["community", "own", "elsewhere"], [0.82, 0.1, 0.08])[0] if decision == "intends" else ""
+            )
+            elsewhere = together == "elsewhere" and len(places) > 1
+            intention_record(
+                actor=staff, person_id=pk, decision=decision, sheet_version="2026-1", channel="interview",
+                horizon=rng.choice(["12_months", "5_years", "someday"]) if decision != "does_not_intend" else "",
+                together=together if (together != "elsewhere" or elsewhere) else "community",
+                destination_id=rng.choice([p for p in places if p != origin]) if elsewhere else None,
+                conditions=rng.sample(list(ReturnIntention.CONDITIONS), rng.randint(1, 3)),
+                needs=rng.sample(list(ReturnIntention.NEEDS), rng.randint(0, 2)),
+            )  # fmt: skip
+            counts[decision] = counts.get(decision, 0) + 1
+            bar.advance(1)
+        bar.close()
+        self.stdout.write(
+            f"demo intentions: {len(chosen):,} adults interviewed: {counts.get('intends', 0):,} intend to return, "
+            f"{counts.get('undecided', 0):,} undecided, {counts.get('does_not_intend', 0):,} do not intend"
+        )
+
     def _scenarios(self, actor: Any) -> None:
         """A planning scenario from the census snapshot, solved; and a what-if copy in which the districts
         assessed only conditionally safe open a year after the start, solved too, to compare the two."""
@@ -185,7 +232,8 @@ class Command(BaseCommand):
             actor=actor, name="Return plan (demo)", start_date=start, phase_days=90, phases=12,
             seats_per_route=900, budget_per_phase=600_000, housing_start_percent=10, housing_step_percent=8,
             transport_cost_per_person=60, package_cost_per_person=240, cash_grant_per_person=150,
-            notes="Demo scenario: cohorts from the demo census, gates from the demo assessments.",
+            notes="Demo scenario: cohorts from the demo census and intentions, gates from the demo assessments.",
+            basis="intentions",
         )  # fmt: skip
         first = scenario_solve(actor=actor, scenario_id=scenario.pk, time_limit=5, progress=BarProgress(unit="%"))
         what_if = scenario_copy(

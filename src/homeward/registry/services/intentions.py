@@ -1,0 +1,126 @@
+"""Return intentions: each a versioned record of the person's own decision, never inferred or assigned.
+
+Staff record an intention on a person's behalf only with the channel it was given through (interview,
+phone, paper) and their own account; the portal records the registrant's own. Withdrawal is one step, asks
+no reason, and is a version like any other, so the history stays whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from homeward.audit.services import actor_of, audit_record
+from homeward.core.errors import NotFoundError, ValidationError
+from homeward.gazetteer.models import Settlement
+from homeward.registry.models import Person, ReturnIntention
+
+ADULT_AGE = 18
+STAFF_CHANNELS = (ReturnIntention.Channel.INTERVIEW, ReturnIntention.Channel.PHONE, ReturnIntention.Channel.PAPER)
+
+
+def _problem(field: str, value: Any, reason: str) -> ValidationError:
+    return ValidationError(f"{field}: {reason}", [(field, str(value)[:80], reason)])
+
+
+def _person(person_id: int) -> Person:
+    person = Person.objects.select_for_update().filter(pk=person_id).first()
+    if person is None or person.merged_into_id is not None or person.erased_at is not None:
+        raise NotFoundError(f"person {person_id} not found")
+    return person
+
+
+def _subset(field: str, values: Iterable[str], allowed: dict[str, Any]) -> list[str]:
+    chosen = [str(v) for v in values if str(v).strip()]
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown:
+        raise _problem(field, unknown[0], f"one of {', '.join(allowed)}")
+    return sorted(set(chosen), key=list(allowed).index)
+
+
+def _next_version(person: Person) -> int:
+    return int(person.intentions.aggregate(top=Max("version"))["top"] or 0) + 1
+
+
+def intention_record(
+    *, actor: Any, person_id: int, decision: str, sheet_version: str, channel: str, horizon: str = "",
+    together: str = "", destination_id: int | None = None, conditions: Iterable[str] = (), conditions_note: str = "",
+    needs: Iterable[str] = (),
+) -> ReturnIntention:  # fmt: skip
+    """A new version of the person's intention, as they gave it through ``channel``, recorded by staff."""
+    who = actor_of(actor)
+    if who.user_id is None:
+        raise _problem("recorded_by", "", "an intention given to staff is recorded under the staff member's account")
+    if channel not in STAFF_CHANNELS:
+        raise _problem("channel", channel, f"staff record intentions given by {', '.join(STAFF_CHANNELS)}")
+    choices = [d for d in ReturnIntention.Decision.values if d != ReturnIntention.Decision.WITHDRAWN]
+    if decision not in choices:
+        raise _problem("decision", decision, f"one of {', '.join(choices)} (withdrawal is its own step)")
+    if not str(sheet_version or "").strip():
+        raise _problem("sheet_version", "", "an intention is given under a version of the information sheet")
+    if horizon and horizon not in ReturnIntention.Horizon.values:
+        raise _problem("horizon", horizon, f"one of {', '.join(ReturnIntention.Horizon.values)}")
+    if together and together not in ReturnIntention.Together.values:
+        raise _problem("together", together, f"one of {', '.join(ReturnIntention.Together.values)}")
+    if decision == ReturnIntention.Decision.INTENDS:
+        if not horizon:
+            raise _problem("horizon", "", "say when the person would return")
+        if not together:
+            raise _problem("together", "", "say whether with the community, on their own, or elsewhere")
+    destination = None
+    if together == ReturnIntention.Together.ELSEWHERE:
+        destination = Settlement.objects.filter(pk=destination_id).first() if destination_id else None
+        if destination is None:
+            raise _problem("destination", destination_id or "", "going elsewhere names the settlement")
+    if len(str(conditions_note or "")) > 1000:
+        raise _problem("conditions_note", "", "at most 1,000 characters")
+    chosen_conditions = _subset("conditions", conditions, ReturnIntention.CONDITIONS)
+    chosen_needs = _subset("needs", needs, ReturnIntention.NEEDS)
+    with transaction.atomic():
+        person = _person(person_id)
+        today = timezone.localdate()
+        born = person.birth_date
+        if born is not None and today.year - born.year < ADULT_AGE:  # under 18 whatever the birthday
+            raise _problem("person", person_id, "a child's return is decided with their household's adults")
+        if destination is not None and destination.pk == person.origin_settlement_id:
+            raise _problem("destination", destination.gid, "this is the person's origin settlement: choose "
+                                                           "'with the community' or 'on their own'")  # fmt: skip
+        intention = ReturnIntention.objects.create(
+            person=person, version=_next_version(person), decision=decision, horizon=horizon, together=together,
+            destination=destination, conditions=chosen_conditions, conditions_note=str(conditions_note or "").strip(),
+            needs=chosen_needs, sheet_version=str(sheet_version).strip()[:64], channel=channel,
+            recorded_by_id=who.user_id, recorded_at=timezone.now(),
+        )  # fmt: skip
+        audit_record(
+            actor=who, action="registry.intention.recorded", target=intention,
+            data={"person": person.pk, "version": intention.version, "decision": decision, "channel": channel},
+        )  # fmt: skip
+    return intention
+
+
+def intention_withdraw(*, actor: Any, person_id: int, channel: str) -> ReturnIntention:
+    """Withdraw the person's intention in one step, without a reason: a new version that says so."""
+    who = actor_of(actor)
+    if who.user_id is None:
+        raise _problem("recorded_by", "", "a withdrawal given to staff is recorded under the staff member's account")
+    if channel not in STAFF_CHANNELS:
+        raise _problem("channel", channel, f"staff record withdrawals given by {', '.join(STAFF_CHANNELS)}")
+    with transaction.atomic():
+        person = _person(person_id)
+        latest = person.intentions.order_by("-version").first()
+        if latest is None or latest.decision == ReturnIntention.Decision.WITHDRAWN:
+            raise _problem("intention", person_id, "there is no intention to withdraw")
+        intention = ReturnIntention.objects.create(
+            person=person, version=latest.version + 1, decision=ReturnIntention.Decision.WITHDRAWN,
+            sheet_version=latest.sheet_version, channel=channel, recorded_by_id=who.user_id,
+            recorded_at=timezone.now(),
+        )  # fmt: skip
+        audit_record(
+            actor=who, action="registry.intention.withdrawn", target=intention,
+            data={"person": person.pk, "version": intention.version, "channel": channel},
+        )  # fmt: skip
+    return intention
