@@ -25,10 +25,12 @@ from homeward.census.models import CensusSnapshot
 from homeward.census.services import census_run
 from homeward.core.errors import ValidationError
 from homeward.core.models import Job
+from homeward.core.progress import NullProgress
 from homeward.gazetteer.models import AdminUnit, Settlement
 from homeward.gazetteer.services import security_assess
 from homeward.planning import outputs, services
 from homeward.planning.derive import CHILD_UNDER, OLDER_FROM
+from homeward.planning.jobs import plan_create_job
 from homeward.planning.models import PlanScenario, PlanSolution
 from homeward.planning.solver.check import check
 from homeward.planning.solver.files import parse_instance, parse_moves
@@ -303,6 +305,8 @@ def test_what_if_copy_with_a_gate_closed_moves_nobody_there_and_the_comparison_s
         ({"name": "  "}, "name"),
         ({"housing_start_percent": 120}, "housing_start_percent"),
         ({"snapshot_id": 999_999}, "snapshot"),
+        ({"standards": {"persons_per_toilet": "0"}}, "persons_per_toilet"),
+        ({"standards": {"shelter_m2_per_person": "lots"}}, "shelter_m2_per_person"),
     ],
 )
 def test_bad_scenario_inputs_are_refused_by_field_and_nothing_is_stored(changes: dict[str, Any], field: str) -> None:
@@ -362,8 +366,12 @@ def test_instance_files_round_trip_and_bad_files_name_what_is_wrong(tmp_path: Pa
 
 def test_the_command_line_makes_solves_exports_and_compares(tmp_path: Path, capsys: Any) -> None:
     call_command("planning", "create", "--name", "cli plan", "--start", START.isoformat(), "--phases", "6",
+                 "--standard", "shelter_m2_per_person=4.5", "--standard", "support_days=90",
                  "--seats", "500", "--basis", "eligible")  # fmt: skip
     scenario = PlanScenario.objects.get(name="cli plan")
+    assert (scenario.instance["standards"]["shelter_m2_per_person"], scenario.instance["standards"]["support_days"]) \
+        == (4.5, 90)  # fmt: skip
+    assert scenario.instance["standards"]["water_litres_per_person_day"] == 15  # the Sphere minimum, unchanged
     call_command("planning", "solve", str(scenario.pk), "--time-limit", "2")
     assert "check: valid" in capsys.readouterr().out
     call_command("planning", "copy", str(scenario.pk), "--name", "more seats")
@@ -399,11 +407,21 @@ def test_pages_show_the_plan_its_charts_downloads_and_comparison(client_for: Any
     response = planner.post("/planning/new/", {
         "name": "page plan", "start_date": START.isoformat(), "phases": "6", "phase_days": "60",
         "seats_per_route": "600", "housing_start_percent": "30", "housing_step_percent": "10", "budget_per_phase": "0",
-        "basis": "eligible",
+        "basis": "eligible", "shelter_m2_per_person": "4", "persons_per_tap": "",
     })  # fmt: skip
+    made = Job.objects.get(kind="planning.create")
+    assert response["Location"] == f"/jobs/{made.pk}/"
+    assert not PlanScenario.objects.filter(name="page plan").exists()  # counted by the job, not the request
+    # The worker's side is in test_scenario_job.py (it needs committed rows); here the job's own work.
+    plan_create_job(made, NullProgress())
     scenario = PlanScenario.objects.get(name="page plan")
-    assert response.status_code == 302
-    assert response["Location"] == f"/planning/{scenario.pk}/"
+    assert scenario.instance["standards"]["shelter_m2_per_person"] == 4
+    assert scenario.instance["standards"]["persons_per_tap"] == 250  # left empty: the Sphere minimum
+    # Parameters are checked before anything is queued, and named.
+    response = planner.post("/planning/new/", {"name": "x", "start_date": "2027-13-01", "phases": "6",
+                                               "phase_days": "60"}, follow=True)  # fmt: skip
+    assert "start_date: not a date" in response.content.decode()
+    assert Job.objects.filter(kind="planning.create").count() == 1
     page = planner.get(f"/planning/{scenario.pk}/").content.decode()
     assert "No plan yet" in page
     response = planner.post(f"/planning/{scenario.pk}/solve/", {"time_limit": "2"})

@@ -10,4 +10,7 @@ class PlanningConfig(AppConfig):
     def ready(self) -> None:
         from homeward.core.jobs import register_job_kind
 
+        register_job_kind(
+            "planning.create", handler="homeward.planning.jobs.plan_create_job", label=_("Planning scenario")
+        )
         register_job_kind("planning.solve", handler="homeward.planning.jobs.plan_solve_job", label=_("Return plan"))

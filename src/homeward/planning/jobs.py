@@ -1,4 +1,4 @@
-"""The background job that solves a planning scenario."""
+"""The background jobs of planning: counting a scenario's cohorts, and solving a scenario."""
 
 from __future__ import annotations
 
@@ -7,13 +7,24 @@ from typing import Any
 from homeward.audit.services import Actor
 from homeward.core.models import Job
 from homeward.core.progress import Progress
-from homeward.planning.services import scenario_solve
+from homeward.planning.services import scenario_create, scenario_solve
+
+
+def _actor(job: Job) -> Actor:
+    return Actor(user_id=job.created_by_id, label=job.created_by.get_username() if job.created_by else "system:job")
+
+
+def plan_create_job(job: Job, progress: Progress) -> dict[str, Any]:
+    scenario = scenario_create(actor=_actor(job), progress=progress, **job.params)
+    return {
+        "scenario": scenario.pk, "cohorts": len(scenario.instance["cohorts"]),
+        "persons": scenario.derivation.get("persons", 0),
+    }  # fmt: skip
 
 
 def plan_solve_job(job: Job, progress: Progress) -> dict[str, Any]:
-    actor = Actor(user_id=job.created_by_id, label=job.created_by.get_username() if job.created_by else "system:job")
     solution = scenario_solve(
-        actor=actor, scenario_id=int(job.params["scenario"]), time_limit=job.params.get("time_limit", 30),
+        actor=_actor(job), scenario_id=int(job.params["scenario"]), time_limit=job.params.get("time_limit", 30),
         progress=progress,
     )  # fmt: skip
     return {

@@ -81,6 +81,29 @@ def _date(field: str, value: Any) -> dt.date:
         raise _problem(field, value, "not a date YYYY-MM-DD") from None
 
 
+# Per-person quantities a planner may change from the Sphere minimums: name -> (whole number, lowest, highest).
+STANDARD_FIELDS = {
+    "shelter_m2_per_person": (False, 0.0, 1000.0),
+    "water_litres_per_person_day": (False, 0.0, 1000.0),
+    "food_kcal_per_person_day": (False, 0.0, 10000.0),
+    "support_days": (True, 0, 3650),
+    "persons_per_toilet": (True, 1, 10000),
+    "persons_per_tap": (True, 1, 100000),
+    "nfi_kits_per_household": (False, 0.0, 100.0),
+}
+
+
+def _standards(values: dict[str, Any]) -> dict[str, Any]:
+    """The standards given (empty ones keep the Sphere default), each checked."""
+    out = {}
+    for name, (whole, low, high) in STANDARD_FIELDS.items():
+        value = values.get(name)
+        if value is None or str(value).strip() == "":
+            continue
+        out[name] = _number(name, value, low=low, high=high, whole=whole)
+    return out
+
+
 # --- Gates from the gazetteer ----------------------------------------------------------------------------------
 
 
@@ -101,25 +124,15 @@ def gate_of(settlement: Settlement | None, start: dt.date) -> tuple[dt.date | No
 # --- Writes ----------------------------------------------------------------------------------------------------
 
 
-def scenario_create(
-    *, actor: Any, name: str, start_date: Any, phase_days: Any, phases: Any, snapshot_id: int | None = None,
-    seats_per_route: Any = 2000, budget_per_phase: Any = 0, housing_start_percent: Any = 20,
-    housing_step_percent: Any = 10, transport_cost_per_person: Any = 0, package_cost_per_person: Any = 0,
-    cash_grant_per_person: Any = 0, currency: str = "USD", vulnerability_weight: Any = 1.0, split_penalty: Any = 1.0,
-    notes: str = "", basis: str = "intentions", progress: Progress | None = None,
-) -> PlanScenario:  # fmt: skip
-    """A scenario whose cohorts are the returning households of a census snapshot (the latest unless named):
-    on ``basis`` "intentions", those whose members said they intend to return, each the way they chose; on
-    "eligible", every eligible member's household, as a ceiling;
-    with gates from the gazetteer's security assessments and the planner's capacities, budget and costs."""
-    from homeward.census.services import load_snapshot, snapshot_get
-
-    progress = progress or NullProgress()
-    progress.start(100, "scenario")
-    who = actor_of(actor)
-    start = _date("start_date", start_date)
-    params = Parameters(
-        name=_name(name), start_date=start,
+def _parameters(
+    *, name: str, start_date: Any, phase_days: Any, phases: Any, seats_per_route: Any = 2000, budget_per_phase: Any = 0,
+    housing_start_percent: Any = 20, housing_step_percent: Any = 10, transport_cost_per_person: Any = 0,
+    package_cost_per_person: Any = 0, cash_grant_per_person: Any = 0, currency: str = "USD",
+    vulnerability_weight: Any = 1.0, split_penalty: Any = 1.0, standards: dict[str, Any] | None = None,
+) -> Parameters:  # fmt: skip
+    """The planner's parameters, each checked, or the first wrong one named."""
+    return Parameters(
+        name=_name(name), start_date=_date("start_date", start_date),
         phase_days=_number("phase_days", phase_days, low=1, high=3660, whole=True),
         phases=_number("phases", phases, low=1, high=MAX_PHASES, whole=True),
         seats_per_route=_number("seats_per_route", seats_per_route, whole=True, high=10**12),
@@ -134,8 +147,50 @@ def scenario_create(
             package_cost_per_person=_number("package_cost_per_person", package_cost_per_person),
             cash_grant_per_person=_number("cash_grant_per_person", cash_grant_per_person),
             currency=(str(currency or "USD").strip() or "USD")[:8],
+            **_standards(standards or {}),
         ),
     )  # fmt: skip
+
+
+def scenario_create_start(
+    *, actor: Any, snapshot_id: int | None = None, basis: str = "intentions", notes: str = "", **given: Any
+) -> Any:
+    """Check the planner's parameters now, then count the cohorts as a background job (a snapshot of a
+    million persons takes a while); returns the Job."""
+    from homeward.census.services import snapshot_get
+    from homeward.core.jobs import job_enqueue
+
+    who = actor_of(actor)
+    _parameters(**given)
+    if basis not in ("eligible", "intentions"):
+        raise _problem("basis", basis, "one of eligible, intentions")
+    try:
+        snapshot = snapshot_get(snapshot_id)
+    except NotFoundError as exc:
+        raise ValidationError(str(exc), [("snapshot", str(snapshot_id or ""), "not found")]) from None
+    params = {**{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in given.items()},
+              "snapshot_id": snapshot.pk, "basis": basis, "notes": str(notes or "")[:5000]}  # fmt: skip
+    with transaction.atomic():
+        job = job_enqueue(kind="planning.create", params=params, created_by_id=who.user_id)
+        audit_record(actor=who, action="planning.scenario.queued", target=job, data={"snapshot": snapshot.pk})
+    return job
+
+
+def scenario_create(
+    *, actor: Any, snapshot_id: int | None = None, notes: str = "", basis: str = "intentions",
+    progress: Progress | None = None, **given: Any,
+) -> PlanScenario:  # fmt: skip
+    """A scenario whose cohorts are the returning households of a census snapshot (the latest unless named):
+    on ``basis`` "intentions", those whose members said they intend to return, each the way they chose; on
+    "eligible", every eligible member's household, as a ceiling; with gates from the gazetteer's security
+    assessments and the planner's capacities, budget, costs and standards (see ``_parameters``)."""
+    from homeward.census.services import load_snapshot, snapshot_get
+
+    progress = progress or NullProgress()
+    progress.start(100, "scenario")
+    who = actor_of(actor)
+    params = _parameters(**given)
+    start = params.start_date
     try:
         snapshot = snapshot_get(snapshot_id)
     except NotFoundError as exc:

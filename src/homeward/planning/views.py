@@ -21,6 +21,7 @@ from homeward.core.errors import NotFoundError, ValidationError
 from homeward.planning import charts, outputs, selectors, services
 from homeward.planning.models import PlanScenario, PlanSolution
 from homeward.planning.solver.files import dumps
+from homeward.planning.solver.model import Standards
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -34,6 +35,15 @@ REASONS = {
     "gate": gettext_noop("security gate"), "housing": gettext_noop("housing"), "transport": gettext_noop("transport"),
     "budget": gettext_noop("budget"), "competition": gettext_noop("others had priority"),
 }  # fmt: skip
+STANDARD_LABELS = {
+    "shelter_m2_per_person": gettext_noop("Covered living space per person (m²)"),
+    "water_litres_per_person_day": gettext_noop("Water per person per day (litres)"),
+    "food_kcal_per_person_day": gettext_noop("Food per person per day (kcal)"),
+    "support_days": gettext_noop("Days of support after arrival"),
+    "persons_per_toilet": gettext_noop("Persons per toilet"),
+    "persons_per_tap": gettext_noop("Persons per water tap"),
+    "nfi_kits_per_household": gettext_noop("Household item kits per household"),
+}
 CHANGES = {
     "earlier": gettext_noop("earlier"), "later": gettext_noop("later"), "now_placed": gettext_noop("now placed"),
     "no_longer_placed": gettext_noop("no longer placed"), "resplit": gettext_noop("divided differently"),
@@ -126,9 +136,12 @@ def flow_map(instance: dict[str, Any], lines: list[outputs.CohortLine], phase: i
 def index_page(request: HttpRequest) -> HttpResponse:
     from homeward.census.selectors import snapshots
 
+    defaults = Standards()
+    standards = [(name, STANDARD_LABELS[name], getattr(defaults, name), spec[0])
+                 for name, spec in services.STANDARD_FIELDS.items()]  # fmt: skip
     return render(request, "planning/index.html", {
         "scenarios": selectors.scenarios()[:100], "snapshots": snapshots()[:20],
-        "today": timezone.localdate().isoformat(),
+        "today": timezone.localdate().isoformat(), "standards": standards,
     })  # fmt: skip
 
 
@@ -143,10 +156,10 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
     p = request.POST
     snapshot = p.get("snapshot") or None
     try:
-        scenario = services.scenario_create(
+        job = services.scenario_create_start(
             actor=request.user, name=p.get("name", ""), start_date=p.get("start_date", ""),
             phase_days=p.get("phase_days", ""), phases=p.get("phases", ""),
-            snapshot_id=int(snapshot) if snapshot and snapshot.isdigit() else None,
+            snapshot_id=int(snapshot) if snapshot and snapshot.isdigit() else (-1 if snapshot else None),
             seats_per_route=p.get("seats_per_route", "0"), budget_per_phase=p.get("budget_per_phase", "0"),
             housing_start_percent=p.get("housing_start_percent", "0"),
             housing_step_percent=p.get("housing_step_percent", "0"),
@@ -155,11 +168,11 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
             cash_grant_per_person=p.get("cash_grant_per_person", "0"), currency=p.get("currency", "USD"),
             vulnerability_weight=p.get("vulnerability_weight", "1"), notes=p.get("notes", ""),
             basis=p.get("basis", "intentions"),
+            standards={name: p.get(name, "") for name in services.STANDARD_FIELDS},
         )  # fmt: skip
     except ValidationError as exc:
         return _back_with(request, exc, "planning_index")
-    messages.success(request, _("Scenario made. Solve it to see its plan."))
-    return redirect("planning_scenario", scenario_id=scenario.pk)
+    return redirect("job_detail", job_id=job.pk)
 
 
 @require_capability(Cap.PLANNING_EDIT)

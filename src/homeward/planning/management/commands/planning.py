@@ -43,6 +43,14 @@ class Command(BaseCommand):
         create.add_argument("--package-cost", type=float, default=0.0)
         create.add_argument("--cash-grant", type=float, default=0.0)
         create.add_argument("--currency", default="USD")
+        create.add_argument(
+            "--standard",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a per-person standard other than the Sphere minimum, e.g. shelter_m2_per_person=4.5 "
+            f"({', '.join(services.STANDARD_FIELDS)})",
+        )
         imp = sub.add_parser("import", help="a scenario from an instance file (docs/planning.md)")
         imp.add_argument("file")
         imp.add_argument("--name", default="")
@@ -93,7 +101,7 @@ class Command(BaseCommand):
                 budget_per_phase=o["budget"], housing_start_percent=o["housing_start"],
                 housing_step_percent=o["housing_step"], transport_cost_per_person=o["transport_cost"],
                 package_cost_per_person=o["package_cost"], cash_grant_per_person=o["cash_grant"],
-                currency=o["currency"], basis=o["basis"], progress=bar,
+                currency=o["currency"], basis=o["basis"], standards=self._standards(o["standard"]), progress=bar,
             )  # fmt: skip
         finally:
             bar.close()
@@ -108,6 +116,17 @@ class Command(BaseCommand):
                 "displacement, so no housing is known there until a capacity is set: "
                 + ", ".join(d["no_housing_figure"][:10])
             )
+
+    def _standards(self, given: list[str]) -> dict[str, str]:
+        out = {}
+        for item in given:
+            name, _, value = item.partition("=")
+            if name.strip() not in services.STANDARD_FIELDS or not value.strip():
+                raise CommandError(
+                    f"--standard {item!r}: NAME=VALUE with NAME one of {', '.join(services.STANDARD_FIELDS)}"
+                )
+            out[name.strip()] = value.strip()
+        return out
 
     def _import(self, o: dict[str, Any]) -> None:
         try:
