@@ -69,6 +69,22 @@ def _fill(persons: int) -> None:
             "", "",
         ))  # fmt: skip
     households = persons // 4
+    # Return intentions for about 40 % of the persons (the tables count only eligible adults among them), with
+    # the conditions cited, so the intention and condition tables count something.
+    listed = ["security", "housing", "services", "livelihoods", "property", "documents"]
+    decisions = rng.choice(4, persons, p=[0.5, 0.25, 0.2, 0.05])
+    horizons = rng.choice(3, persons)
+    cited = rng.random((persons, len(listed))) < 0.3
+    intentions = []
+    for i in np.flatnonzero(rng.random(persons) < 0.4).tolist():
+        decision = ("intends", "undecided", "does_not_intend", "withdrawn")[decisions[i]]
+        conditions = (
+            json.dumps([c for c, on in zip(listed, cited[i], strict=True) if on]) if decision != "withdrawn" else "[]"
+        )
+        intentions.append((
+            i + 1, decision, ("12_months", "5_years", "someday")[horizons[i]] if decision == "intends" else "",
+            "community" if decision == "intends" else "", conditions, now,
+        ))  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO registry_person (id, sex, birth_date, death_date, generation, eligible, "
@@ -84,6 +100,12 @@ def _fill(persons: int) -> None:
         cursor.executemany(
             "INSERT INTO registry_householdmember (household_id, person_id, relation) VALUES (%s, %s, 'other')",
             [(i // 4 + 1, i + 1) for i in range(households * 4)],
+        )
+        cursor.executemany(
+            "INSERT INTO registry_returnintention (person_id, version, decision, horizon, together, conditions, "
+            "conditions_note, needs, sheet_version, channel, recorded_at) "
+            "VALUES (%s, 1, %s, %s, %s, %s, '', '[]', 'benchmark', 'interview', %s)",
+            intentions,
         )
 
 

@@ -358,9 +358,15 @@ def test_intention_tables_count_eligible_adults_by_their_latest_intention(truth:
     persons["intention"] = [g[0] if g else None for g in given]
     persons["horizon"] = [g[1] if g else None for g in given]
     persons["together"] = [g[2] if g else None for g in given]
+    # Conditions cited: none, some from the list, or a code the list does not know (counted as unknown).
+    listed = ["security", "housing", "services", "livelihoods", "property", "documents"]
+    cited = [sorted(rng.sample(listed, rng.randint(0, 3))) + (["rumour"] if rng.random() < 0.02 else [])
+             for _ in range(n)]  # fmt: skip
+    persons["conditions"] = [",".join(c) or None for c in cited]
     state.persons = snap.normalise("persons", pa.table(persons))
     tables = {t.code: t for t in compute_tables(state, ["intentions_district_horizon", "intentions_district_together",
-                                                        "intentions_generation"])}  # fmt: skip
+                                                        "intentions_generation", "intentions_district_condition",
+                                                        "intentions_condition_horizon"])}  # fmt: skip
     # Independently: living, eligible, 18 or over on the reference date (a year-only birth counts as 1 July).
     before_july = (REFERENCE.month, REFERENCE.day) < (7, 1)
     adults = [
@@ -382,3 +388,17 @@ def test_intention_tables_count_eligible_adults_by_their_latest_intention(truth:
         c: int(together.values[(-1, k)]) for k, c in enumerate(together.categories[1]) if together.values[(-1, k)]
     } == dict(expected_together)
     assert tables["intentions_generation"].values[-1, -1] == len(adults)
+    # Conditions: every citation of an adult who gave a decision (withdrawn and none recorded left out).
+    deciding = [i for i in adults if given[i] and given[i][0] != "withdrawn"]
+    citations = Counter(
+        (c if c in [*listed, "none"] else UNKNOWN, code(given[i])) for i in deciding for c in (cited[i] or ["none"])
+    )
+    by_horizon = tables["intentions_condition_horizon"]
+    got_citations = {(c, h): int(by_horizon.values[(a, b)]) for a, c in enumerate(by_horizon.categories[0])
+                     for b, h in enumerate(by_horizon.categories[1]) if by_horizon.values[(a, b)]}  # fmt: skip
+    assert got_citations == dict(citations)
+    assert citations[(UNKNOWN, "intends_12_months")] + citations[(UNKNOWN, "undecided")] > 0
+    by_district = tables["intentions_district_condition"]
+    assert by_district.values[-1, -1] == sum(citations.values()) > len(deciding)
+    none = by_district.categories[1].index("none")
+    assert by_district.values[-1, none] == sum(1 for i in deciding if not cited[i])

@@ -26,7 +26,18 @@ from django.utils import translation
 
 from homeward.access.roles import MATRIX, Cap, Role
 from homeward.audit.models import AuditEvent
-from homeward.census.charts import GENERATION_COLOURS, MEN, WOMEN, cube_of_release, pyramid_of, pyramid_svg
+from homeward.census.charts import (
+    GENERATION_COLOURS,
+    INTENTION_COLOURS,
+    INTENTION_ORDER,
+    MEN,
+    WOMEN,
+    cube_of_release,
+    intentions_of,
+    intentions_svg,
+    pyramid_of,
+    pyramid_svg,
+)
 from homeward.census.engine.tables import AGE_GROUPS, TABLE_BY_CODE, TOTAL
 from homeward.census.models import CensusRelease, CensusSnapshot
 from homeward.census.services import census_release, census_run, internal_tables
@@ -217,6 +228,13 @@ def test_roles_with_exact_counts_open_the_snapshot(client_for: Any, census: Cens
     assert f'href="/census/snapshots/{census.snapshot.pk}/"' in index
     assert ("Run the census" in index) == (role in MATRIX[Cap.CENSUS_RUN])
     assert f"Census snapshot {census.snapshot.pk}" in _page(client, f"/census/snapshots/{census.snapshot.pk}/")
+    # Exact counts can point at a family: every view of them, page or chart, is recorded under the reader.
+    assert client.get(f"/census/snapshots/{census.snapshot.pk}/charts/coverage.png").status_code == 200
+    reads = AuditEvent.objects.filter(action="census.snapshot.viewed", target_id=str(census.snapshot.pk),
+                                      actor_id=client.user.pk)  # type: ignore[attr-defined]  # fmt: skip
+    assert sorted(e.data["purpose"] for e in reads) == ["chart coverage", "page"]
+    assert not AuditEvent.objects.filter(action="census.snapshot.viewed", target_id="999999").exists()
+    assert client.get("/census/snapshots/999999/").status_code == 404
 
 
 def test_missing_things_are_not_found(client_for: Any, census: Census) -> None:
@@ -228,7 +246,7 @@ def test_missing_things_are_not_found(client_for: Any, census: Census) -> None:
         "/census/releases/999999/download/csv/",
         f"/census/releases/{release}/download/pdf/",
         f"/census/snapshots/{snapshot}/download/exe/",
-        f"/census/releases/{release}/charts/intentions.svg",
+        f"/census/releases/{release}/charts/households.svg",
         f"/census/snapshots/{snapshot}/charts/x.png",
         f"/census/releases/{release}/charts/origins.svg",
     ):  # a district release has no settlement counts
@@ -424,13 +442,53 @@ def test_the_pyramid_of_published_counts_skips_the_withheld_ones() -> None:
     assert [t.text for t in svg.iter(f"{SVG}text")].count("*") == 2
 
 
+def test_the_intentions_chart_splits_each_district_and_marks_withheld_counts() -> None:
+    """From release cells: each district's bar in shares of its adults, a part per intention, the withheld part
+    left out and starred, and all districts together last."""
+    intentions = [*INTENTION_ORDER[:-1], "_U", TOTAL]
+    counts = {"d1": [40, 30, 20, 15, None, 0, 60, 0], "d2": [0, 10, 0, 25, 20, 0, 45, 0],
+              TOTAL: [40, 40, 20, 40, 25, 0, 105, 0]}  # fmt: skip
+    totals = {"d1": 170, "d2": 100, TOTAL: 270}
+    cells = [
+        [d, i, totals[d] if i == TOTAL else counts[d][k], "A" if i == TOTAL or counts[d][k] is not None else "C"]
+        for d in ("d1", "d2", TOTAL) for k, i in enumerate(intentions)
+    ]  # fmt: skip
+    cube = cube_of_release("intentions_district_horizon", ("district", "intention"), cells, None)
+    chart = intentions_of(cube)
+    assert [r.label for r in chart.rows] == ["d1", "d2", "All districts"]
+    with translation.override("en"):
+        svg = fromstring(intentions_svg(chart, "t"))
+    for code, colour in INTENTION_COLOURS.items():
+        drawn = {}
+        for rect in svg.iter(f"{SVG}rect"):
+            tip = rect.find(f"{SVG}title")
+            if rect.get("fill") == colour and tip is not None and tip.text:
+                where, _sep, rest = tip.text.partition(", ")
+                number, _sep, share = rest.rpartition(": ")[2].partition(" ")
+                drawn[where] = (int(number.replace("\u202f", "")), float(rect.get("width") or 0), share)
+        k = INTENTION_ORDER.index(code)
+        wanted = {d if d != TOTAL else "All districts": counts[d][k] for d in counts if counts[d][k]}
+        assert {w: n for w, (n, _w, _s) in drawn.items()} == wanted, code
+        for where, (n, width, share) in drawn.items():
+            total = totals[TOTAL if where == "All districts" else where]
+            assert width == pytest.approx(402 * n / total, abs=0.06)  # the bar is 402 wide
+            assert share.strip("()").replace("\u00a0", " ").endswith("%")
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert texts.count("*") == 1  # d1's withheld undecided count
+    assert {"170", "100", "270"} <= set(texts)
+    assert "* count withheld: a white gap at the end of the bar." in texts
+    # Nothing but zeros and withheld counts: nothing to draw.
+    hidden = [[d, i, None if i != TOTAL else 0, "C"] for d in ("d1", TOTAL) for i in intentions]
+    assert intentions_of(cube_of_release("intentions_district_horizon", ("district", "intention"), hidden, None)).empty
+
+
 def test_the_snapshot_page_inlines_its_charts(client_for: Any, census: Census) -> None:
     snapshot = census.snapshot
     _s, tables = internal_tables(snapshot.pk, ["members_district_age_sex", "members_settlement_generation_sex"])
     ages, settlements = (dict(t.cells()) for t in tables)
     page = _page(client_for(Role.ANALYST), f"/census/snapshots/{snapshot.pk}/")
     svgs = _inline_svgs(page)
-    assert set(svgs) == {f"snapshot-{snapshot.pk}-{kind}" for kind in ("pyramid", "origins", "coverage")}
+    assert set(svgs) == {f"snapshot-{snapshot.pk}-{kind}" for kind in ("pyramid", "origins", "coverage", "intentions")}
     for svg in svgs.values():
         assert svg.get("role") == "img"
         # The pages' content security policy forbids inline styles: the charts use none.
@@ -449,8 +507,7 @@ def test_the_snapshot_page_inlines_its_charts(client_for: Any, census: Census) -
     tip = biggest.find(f"{SVG}title")
     assert tip is not None
     assert tip.text == f"{Settlement.objects.get(gid=top).title}: {counts[top]:,}".replace(",", "\u202f")
-    assert "the chart of them is not drawn yet" in page
-    for kind in ("pyramid", "origins", "coverage"):
+    for kind in ("pyramid", "origins", "coverage", "intentions"):
         assert f'href="/census/snapshots/{snapshot.pk}/charts/{kind}.svg"' in page
         assert f'href="/census/snapshots/{snapshot.pk}/charts/{kind}.png"' in page
 
@@ -460,11 +517,12 @@ def test_the_release_page_draws_coverage_and_says_why_there_is_no_map(client_for
     page = _page(client_for(Role.CLAIMS_OFFICER), f"/census/releases/{release.pk}/")
     svgs = _inline_svgs(page)
     drawn = any(c[3] for c in release.cells["members_district_age_sex"] if c[0] == TOTAL and c[2] in "MF")
-    assert set(svgs) == {f"release-{release.pk}-coverage", *([f"release-{release.pk}-pyramid"] if drawn else [])}
-    if not drawn:
+    intending = any(c[2] for c in release.cells["intentions_district_horizon"] if c[0] == TOTAL and c[1] != TOTAL)
+    assert set(svgs) == {f"release-{release.pk}-coverage", *([f"release-{release.pk}-pyramid"] if drawn else []),
+                         *([f"release-{release.pk}-intentions"] if intending else [])}  # fmt: skip
+    if not drawn or not intending:
         assert "Nothing to draw: every count is zero or withheld." in page
     assert "This release publishes no table this chart is drawn from." in page  # settlements: not at district level
-    assert "the chart of them is not drawn yet" in page
     coverage = svgs[f"release-{release.pk}-coverage"]
     registered = [
         r for r in coverage.iter(f"{SVG}rect") if r.get("fill") == "#1f5f99" and r.find(f"{SVG}title") is not None

@@ -1,4 +1,5 @@
-"""Census charts: a population pyramid, the origin settlements on a map and coverage by district.
+"""Census charts: a population pyramid, the origin settlements on a map, coverage by district and return
+intentions by district and horizon.
 
 Each chart is drawn twice from the same figures: as SVG text written here, inlined in the pages (presentation
 attributes only, never ``style``, so the pages' content security policy holds and no script can ride in), and
@@ -57,6 +58,15 @@ CATEGORY_LABELS = {
         "does_not_intend": gettext_lazy("does not intend to return"),
         "withdrawn": gettext_lazy("withdrawn"),
         "none": gettext_lazy("none recorded"),
+    },
+    "condition": {
+        "security": gettext_lazy("security"),
+        "housing": gettext_lazy("housing"),
+        "services": gettext_lazy("basic services"),
+        "livelihoods": gettext_lazy("livelihoods"),
+        "property": gettext_lazy("property returned"),
+        "documents": gettext_lazy("documents"),
+        "none": gettext_lazy("none cited"),
     },
     "together": {
         "community": gettext_lazy("with the community of the origin settlement"),
@@ -127,6 +137,7 @@ TITLES = {
     "pyramid": gettext_lazy("Registered members by age group, sex and generation"),
     "origins": gettext_lazy("Registered members by origin settlement"),
     "coverage": gettext_lazy("Coverage by origin district"),
+    "intentions": gettext_lazy("Return intentions of eligible adults by origin district and horizon"),
 }
 
 
@@ -210,13 +221,57 @@ class Coverage:
         return not any(r.registered or r.population for r in self.rows)
 
 
-Chart = Pyramid | OriginMap | Coverage
-KINDS = ("pyramid", "origins", "coverage")
+# Intentions in the order the bars stack them, from the soonest return to no intention recorded.
+INTENTION_ORDER = ["intends_12_months", "intends_5_years", "intends_someday", "undecided", "does_not_intend",
+                   "withdrawn", "none", UNKNOWN]  # fmt: skip
+INTENTION_COLOURS = {"intends_12_months": "#0f5132", "intends_5_years": "#2e8b57", "intends_someday": "#8fd19e",
+                     "undecided": "#e0a526", "does_not_intend": "#b5452c", "withdrawn": "#6f42c1",
+                     "none": "#d0d7de", UNKNOWN: "#8c959f"}  # fmt: skip
+WITHHELD = "#ffffff"
+
+
+@dataclass
+class IntentionRow:
+    label: str
+    total: int | None
+    parts: list[int | None]  # per INTENTION_ORDER; None where withheld
+
+    @property
+    def shown(self) -> int:
+        return sum(p or 0 for p in self.parts)
+
+    @property
+    def scale(self) -> int:
+        """What the full bar stands for: the published total, or the parts if rounding put them above it."""
+        return max(self.total or 0, self.shown)
+
+    @property
+    def withheld(self) -> bool:
+        return self.total is None or any(p is None for p in self.parts)
+
+
+@dataclass
+class Intentions:
+    rows: list[IntentionRow]  # districts, then all districts together
+    kind: str = "intentions"
+
+    @property
+    def title(self) -> str:
+        return str(TITLES["intentions"])
+
+    @property
+    def empty(self) -> bool:
+        return not any(r.shown for r in self.rows)
+
+
+Chart = Pyramid | OriginMap | Coverage | Intentions
+KINDS = ("pyramid", "origins", "coverage", "intentions")
 # The table each chart is drawn from.
 SOURCES = {
     "pyramid": "members_age_sex_generation",
     "origins": "members_settlement_generation_sex",
     "coverage": "coverage_district",
+    "intentions": "intentions_district_horizon",
 }
 
 
@@ -283,6 +338,25 @@ def coverage_of(cube: Cube) -> Coverage:
             continue
         rows.append(CoverageRow(cube.label(0, code), registered, population))
     return Coverage(rows)
+
+
+def intentions_of(cube: Cube) -> Intentions:
+    """Each district's eligible adults split by their intention (a share of the district's bar), and all
+    districts together last. An unknown district is shown only when it has anyone."""
+    rows = []
+    for code in cube.axis(0):
+        parts = [cube.value(code, i) for i in INTENTION_ORDER]
+        total = cube.value(code, TOTAL)
+        if code == UNKNOWN and not total and not any(parts):
+            continue
+        rows.append(IntentionRow(_("All districts") if code == TOTAL else cube.label(0, code), total, parts))
+    return Intentions(rows)
+
+
+def _intention_label(code: str) -> str:
+    if code == UNKNOWN:
+        return str(_("Unknown"))
+    return str(CATEGORY_LABELS["intention"][code])
 
 
 # --- SVG ---------------------------------------------------------------------------------------------------
@@ -555,11 +629,72 @@ def coverage_svg(chart: Coverage, chart_id: str = "coverage") -> str:
     return _svg(chart_id, width, y + 10, chart.title, desc, body)
 
 
+def intentions_svg(chart: Intentions, chart_id: str = "intentions") -> str:
+    """One bar per district, as long as the page: each intention's share of the district's eligible adults,
+    the soonest returns first. A withheld count leaves a white gap marked ``*`` at the bar's end."""
+    width, top, row = 640, 48, 30
+    label_w, left, right = 150, 158, 560
+    used = [c for c in INTENTION_ORDER if any(r.parts[INTENTION_ORDER.index(c)] for r in chart.rows)]
+    # The legend first, wrapped to the width.
+    body, x, y = [], 12.0, top
+    for code in used:
+        label = _intention_label(code)
+        step = 24 + 6.2 * len(label)
+        if x + step > width - 8:
+            x, y = 12.0, y + 18
+        body.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{INTENTION_COLOURS[code]}"/>')
+        body.append(_text(x + 16, y, label, size=11))
+        x += step
+    top = y + 20
+    body.append(_text(width - 8, top - 4, _("Adults"), anchor="end", size=11, weight="700"))
+    for i, r in enumerate(chart.rows):
+        y = top + i * row
+        name = r.label if len(r.label) <= 22 else r.label[:21] + "\u2026"
+        body.append(
+            _text(label_w, y + 17, name, anchor="end", size=11, weight="700" if i == len(chart.rows) - 1 else "")
+        )
+        body.append(f'<rect x="{left}" y="{y + 4}" width="{right - left}" height="18" fill="{WITHHELD}" '
+                    f'stroke="{GRID}" stroke-width="1"/>')  # fmt: skip
+        scale = r.scale
+        offset = float(left)
+        for code, part in zip(INTENTION_ORDER, r.parts, strict=True):
+            if not part or not scale:
+                continue
+            length = (right - left) * part / scale
+            share = percent_text(100 * part / scale)
+            body.append(
+                f'<rect x="{offset:.1f}" y="{y + 4}" width="{length:.1f}" height="18" fill="{INTENTION_COLOURS[code]}">'
+                f"<title>{_esc(f'{r.label}, {_intention_label(code)}: {_number(part)} ({share})')}</title></rect>"
+            )
+            offset += length
+        if r.withheld:
+            body.append(_text(min(offset + 3, right - 8), y + 17, "*", size=11))
+        body.append(_text(width - 8, y + 17, "*" if r.total is None else _number(r.total), anchor="end", size=11))
+    y = top + row * len(chart.rows) + 22
+    body.append(_text(8, y, _("Each bar is a district's eligible adults: the parts are their shares."), size=11,
+                      fill=MUTED))  # fmt: skip
+    if any(r.withheld for r in chart.rows):
+        y += 16
+        body.append(_text(8, y, _("* count withheld: a white gap at the end of the bar."), size=11, fill=MUTED))
+    desc = "; ".join(
+        f"{r.label}: "
+        + ", ".join(
+            f"{_intention_label(c)} {'*' if p is None else _number(p)}"
+            for c, p in zip(INTENTION_ORDER, r.parts, strict=True)
+            if p is None or p
+        )
+        for r in chart.rows
+    )
+    return _svg(chart_id, width, y + 10, chart.title, desc, body)
+
+
 def svg(chart: Chart, chart_id: str | None = None) -> str:
     if isinstance(chart, Pyramid):
         return pyramid_svg(chart, chart_id or chart.kind)
     if isinstance(chart, OriginMap):
         return origin_map_svg(chart, chart_id or chart.kind)
+    if isinstance(chart, Intentions):
+        return intentions_svg(chart, chart_id or chart.kind)
     return coverage_svg(chart, chart_id or chart.kind)
 
 
@@ -575,6 +710,8 @@ def png(chart: Chart) -> bytes:
         fig = _pyramid_figure(chart)
     elif isinstance(chart, OriginMap):
         fig = _origin_figure(chart)
+    elif isinstance(chart, Intentions):
+        fig = _intentions_figure(chart)
     else:
         fig = _coverage_figure(chart)
     try:
@@ -653,4 +790,28 @@ def _coverage_figure(chart: Coverage) -> Figure:
     ax.grid(axis="x", color=GRID)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return fig
+
+
+def _intentions_figure(chart: Intentions) -> Figure:
+    fig, ax = plt.subplots(figsize=(8.4, 1.4 + 0.42 * max(len(chart.rows), 1)), dpi=100)
+    ys = list(range(len(chart.rows)))[::-1]
+    done = [0.0] * len(chart.rows)
+    for i, code in enumerate(INTENTION_ORDER):
+        shares = [100.0 * (r.parts[i] or 0) / r.scale if r.scale else 0.0 for r in chart.rows]
+        if not any(shares):
+            continue
+        ax.barh(ys, shares, left=done, height=0.6, color=INTENTION_COLOURS[code], label=_plain(_intention_label(code)))
+        done = [d + w for d, w in zip(done, shares, strict=True)]
+    for y, r in zip(ys, chart.rows, strict=True):
+        total = "*" if r.total is None else _number(r.total)
+        ax.annotate(total + (" *" if r.withheld and r.total is not None else ""), (1.0, y),
+                    xycoords=("axes fraction", "data"), xytext=(6, 0), textcoords="offset points", va="center",
+                    fontsize=8)  # fmt: skip
+    ax.set_yticks(ys, [_plain(r.label) for r in chart.rows], fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:.0f} %"))
+    ax.set_title(_plain(chart.title), fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=3)
     return fig

@@ -148,15 +148,16 @@ def _add_intentions(cols: dict[str, list[Any]], number: dict[int, int]) -> None:
 
     latest: dict[int, tuple[Any, ...]] = {}
     rows = ReturnIntention.objects.order_by("recorded_at", "id").values_list(
-        "person_id", "decision", "horizon", "together", "destination_id"
+        "person_id", "decision", "horizon", "together", "destination_id", "conditions"
     )
-    for person_id, decision, horizon, together, destination in rows.iterator(chunk_size=FETCH):
+    for person_id, decision, horizon, together, destination, conditions in rows.iterator(chunk_size=FETCH):
         pid = number.get(final(person_id))
         if pid is not None:
-            latest[pid] = (decision, horizon or None, together or None, destination)
-    blank = (None, None, None, None)
+            cited = ",".join(sorted({str(c) for c in (conditions if isinstance(conditions, list) else ()) if c}))
+            latest[pid] = (decision, horizon or None, together or None, destination, cited or None)
+    blank = (None, None, None, None, None)
     values = [latest.get(pid, blank) for pid in cols["pid"]]
-    for i, key in enumerate(("intention", "horizon", "together", "destination")):
+    for i, key in enumerate(("intention", "horizon", "together", "destination", "conditions")):
         cols[key] = [v[i] for v in values]
 
 

@@ -22,6 +22,7 @@ from homeward.access.roles import Cap
 from homeward.census import charts, selectors, services
 from homeward.census.engine.outputs import FORMATS, Output
 from homeward.census.engine.tables import DIMENSIONS, TABLE_BY_CODE, TABLES, TOTAL, UNIVERSES
+from homeward.census.gates import access_snapshot_by_id
 from homeward.census.models import CensusRelease
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.gazetteer.models import Settlement
@@ -146,6 +147,8 @@ def _chart(kind: str, cube: charts.Cube) -> charts.Chart:
         return charts.pyramid_of(cube)
     if kind == "origins":
         return charts.origin_map_of(cube, _settlement_coordinates())
+    if kind == "intentions":
+        return charts.intentions_of(cube)
     return charts.coverage_of(cube)
 
 
@@ -268,7 +271,7 @@ def release_page(request: HttpRequest, release_id: int) -> HttpResponse:
 @require_capability(Cap.CENSUS_EXACT)
 @require_GET
 def snapshot_page(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    snapshot = or_404(services.snapshot_get, snapshot_id)
+    snapshot = or_404(access_snapshot_by_id, request.user, snapshot_id)
     problem = ""
     cubes: dict[str, charts.Cube] = {}
     try:
@@ -321,9 +324,9 @@ def release_chart(request: HttpRequest, release_id: int, chart: str, fmt: str) -
 @require_capability(Cap.CENSUS_EXACT)
 @require_GET
 def snapshot_chart(request: HttpRequest, snapshot_id: int, chart: str, fmt: str) -> HttpResponse:
-    snapshot = or_404(services.snapshot_get, snapshot_id)
     if chart not in charts.KINDS or fmt not in IMAGE_TYPES:
         raise Http404
+    snapshot = or_404(access_snapshot_by_id, request.user, snapshot_id, purpose=f"chart {chart}")
     try:
         _snapshot, tables = services.internal_tables(snapshot.pk, [charts.SOURCES[chart]])
     except ValidationError as exc:

@@ -34,6 +34,7 @@ SCHEMAS = {
         ("horizon", pa.string()),        # 12_months, 5_years, someday
         ("together", pa.string()),       # community, own, elsewhere
         ("destination", pa.int64()),     # settlements.sid when elsewhere
+        ("conditions", pa.string()),     # the conditions for return cited, codes sorted and comma-joined
     ]),
     "households": pa.schema([("hid", pa.int64()), ("head", pa.int64())]),
     "members": pa.schema([("hid", pa.int64()), ("pid", pa.int64())]),
@@ -49,7 +50,7 @@ SCHEMAS = {
 }  # fmt: skip
 # Columns added after the first snapshots: a table without them (an older snapshot, a test's) reads as null.
 OPTIONAL = {"persons": {"intention": pa.string(), "horizon": pa.string(), "together": pa.string(),
-                        "destination": pa.int64()}}  # fmt: skip
+                        "destination": pa.int64(), "conditions": pa.string()}}  # fmt: skip
 SORT_KEYS = {"persons": ["pid"], "households": ["hid"], "members": ["hid", "pid"], "settlements": ["sid"]}
 
 

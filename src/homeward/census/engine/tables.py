@@ -79,6 +79,16 @@ UNIVERSES = {
             gettext_noop("Of the eligible adults above, those whose latest recorded intention is to return."),
         ),
         Universe(
+            "conditions",
+            gettext_noop("Conditions for return cited by eligible registered adults"),
+            gettext_noop(
+                "Of the eligible adults above, those whose latest recorded intention is to return, undecided or "
+                "not to return: each is counted once for every condition for return they cite, and once as "
+                "citing none if they cite none. A person citing several conditions is counted under each, so the "
+                "totals count citations, not persons."
+            ),
+        ),
+        Universe(
             "registrations",
             gettext_noop("Persons registered, by the month their first record arrived"),
             gettext_noop(
@@ -107,6 +117,8 @@ SOURCE_KINDS = ["registry", "archive", "survey", "portal", "other"]
 INTENTIONS = ["intends_12_months", "intends_5_years", "intends_someday", "undecided", "does_not_intend", "withdrawn",
               "none"]  # fmt: skip
 TOGETHER = ["community", "own", "elsewhere"]
+# The conditions for return a person may cite (the registry's list), and "none" for a person citing none.
+CONDITIONS = ["security", "housing", "services", "livelihoods", "property", "documents", "none"]
 
 
 def _districts(s: Snapshot) -> list[str]:
@@ -171,6 +183,7 @@ DIMENSIONS = {
         Dimension("source_kind", gettext_noop("Kind of source"), _fixed(SOURCE_KINDS)),
         Dimension("intention", gettext_noop("Return intention and horizon"), _fixed(INTENTIONS)),
         Dimension("together", gettext_noop("Returning with"), _fixed(TOGETHER)),
+        Dimension("condition", gettext_noop("Condition for return cited"), _fixed(CONDITIONS)),
     )
 }
 
@@ -234,6 +247,12 @@ TABLES = [
     TableDef("intentions_district_together",
              gettext_noop("Eligible adults who intend to return, by origin district and with whom"),
              "intending", ("district", "together"), geography="district"),
+    TableDef("intentions_district_condition",
+             gettext_noop("Conditions for return cited by eligible adults, by origin district"),
+             "conditions", ("district", "condition"), geography="district"),
+    TableDef("intentions_condition_horizon",
+             gettext_noop("Conditions for return cited by eligible adults, by return intention and horizon"),
+             "conditions", ("condition", "intention")),
     TableDef("registrations_month_source",
              gettext_noop("Registrations by month and kind of source"),
              "registrations", ("month", "source_kind")),
@@ -335,7 +354,8 @@ def _person_view(con: duckdb.DuckDBPyConnection, ref: dt.date) -> None:
                          THEN 'intends_' || horizon
                     WHEN intention IN ('undecided', 'does_not_intend', 'withdrawn') THEN intention
                     ELSE '{UNKNOWN}' END AS intention,
-               CASE WHEN together IN ('community', 'own', 'elsewhere') THEN together ELSE '{UNKNOWN}' END AS together
+               CASE WHEN together IN ('community', 'own', 'elsewhere') THEN together ELSE '{UNKNOWN}' END AS together,
+               conditions
         FROM aged
         """  # noqa: S608 (numbers and fixed codes only)
     )
@@ -366,6 +386,11 @@ UNIVERSE_SQL = {
     "displaced": "SELECT * FROM p WHERE generation_number = 0",
     "households": "SELECT * FROM h",
     "registrations": "SELECT * FROM p",
+    # One row per condition cited (a code outside the list counts as unknown), or one "none" row.
+    "conditions": "SELECT * EXCLUDE (conditions), unnest(CASE WHEN conditions IS NULL OR trim(conditions) = '' "
+    "THEN ['none'] ELSE string_split(conditions, ',') END) AS condition FROM p WHERE living AND eligible = 'yes' "
+    "AND (age_years IS NULL OR age_years >= 18) "
+    "AND intention NOT IN ('none', 'withdrawn')",
     "adults": "SELECT * FROM p WHERE living AND eligible = 'yes' AND (age_years IS NULL OR age_years >= 18)",
     "intending": "SELECT * FROM p WHERE living AND eligible = 'yes' AND (age_years IS NULL OR age_years >= 18) "
     "AND intention LIKE 'intends_%'",
@@ -374,7 +399,7 @@ UNIVERSE_SQL = {
 
 def _with_intentions(persons: pa.Table) -> pa.Table:
     """The persons table with the intention columns, null where a snapshot predates them."""
-    for column in ("intention", "horizon", "together"):
+    for column in ("intention", "horizon", "together", "conditions"):
         if column not in persons.column_names:
             persons = persons.append_column(column, pa.nulls(persons.num_rows, pa.string()))
     return persons
