@@ -100,6 +100,18 @@ def make_staff(db: Any) -> StaffFactory:
 
 
 @pytest.fixture
+def sheets(db: Any) -> list[str]:
+    """Information sheet versions the tests' consents and intentions are given under, published in English."""
+    from homeward.registry.services.sheets import information_sheet_publish
+
+    versions = ["v1", "v2", "2026-1"]
+    for version in versions:
+        information_sheet_publish(actor=SETUP, version=version, language="en", title=f"Sheet {version}",
+                                  body=f"What the registry is for, version {version}.")  # fmt: skip
+    return versions
+
+
+@pytest.fixture
 def client_for(make_staff: StaffFactory) -> Callable[..., Client]:
     """A browser-like client already signed in (through the session) as a new account with these roles."""
 

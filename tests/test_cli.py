@@ -134,6 +134,7 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
     assert demo.returncode == 0, demo.stderr
     assert "password:" in demo.stdout
     assert "demo census: snapshot of" in demo.stdout
+    assert "demo information sheet: version 2026-1 in en, az, ru" in demo.stdout
     assert "demo plan: " in demo.stdout
     plan_files = [str(tmp_path / "demo-plan" / name) for name in ("instance.json", "solution.json")]
     checked = run(["plan", "check", *plan_files], tmp_path)

@@ -119,6 +119,7 @@ def _registry_samples() -> dict[str, int]:
         Consent,
         Household,
         ImportBatch,
+        InformationSheet,
         Kinship,
         Person,
         Source,
@@ -139,8 +140,13 @@ def _registry_samples() -> dict[str, int]:
     request = SubjectRequest.objects.get_or_create(
         person=person, kind="access", defaults={"received_on": date.today(), "due_on": date.today()}
     )[0]
+    sheet = InformationSheet.objects.get_or_create(
+        version="1", language="en",
+        defaults={"title": "Sheet", "body": "Text", "sha256": "0" * 64, "published_at": timezone.now()},
+    )[0]  # fmt: skip
     return {
         "person_id": person.pk,
+        "sheet_id": sheet.pk,
         "link_id": link.pk,
         "household_id": household.pk,
         "batch_id": batch.pk,

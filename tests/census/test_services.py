@@ -88,6 +88,7 @@ def test_a_run_freezes_the_identities_encrypted_and_the_same_state_gives_the_sam
     assert members.values.ravel()[-1] >= living  # every living identity, and those who died after the reference date
 
 
+@pytest.mark.usefixtures("sheets")
 def test_recorded_intentions_and_their_conditions_reach_the_tables(make_staff: Any) -> None:
     """Intentions recorded in the registry, through a census run, into the intention and condition tables;
     the expected counts worked out here from the registry's own records."""

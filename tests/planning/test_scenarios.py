@@ -168,6 +168,7 @@ def _household_with_adult(exclude: set[int]) -> tuple[int, list[Person], Person]
     raise AssertionError("no such household")
 
 
+@pytest.mark.usefixtures("sheets")
 def test_cohorts_from_intentions_follow_each_households_own_choice(client_for: Any) -> None:
     from homeward.registry.services.intentions import intention_record, intention_withdraw
 

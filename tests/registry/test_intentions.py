@@ -16,7 +16,7 @@ from homeward.gazetteer.models import Settlement
 from homeward.registry.models import Person, ReturnIntention
 from homeward.registry.services.intentions import intention_record, intention_withdraw
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sheets")]
 
 SHEET = {"sheet_version": "2026-1"}
 

@@ -461,6 +461,7 @@ def test_search_finds_nobody_for_another_name() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("sheets")
 def test_consent_is_recorded_and_withdrawn(make_staff: Any) -> None:
     person = make_person("Leyla", "Məmmədova")
     registrar = actor_of(make_staff())
@@ -498,6 +499,7 @@ def open_request(person: Person, kind: str) -> SubjectRequest:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("sheets")
 def test_an_access_request_exports_records_and_consents(recorded: tuple[Person, list[SourceRecord]]) -> None:
     person, _records = recorded
     consent_record(actor=SETUP, person_id=person.pk, purpose="registration", sheet_version="v1", channel="paper")
@@ -548,6 +550,7 @@ def test_restriction_hides_the_person_from_search() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("sheets")
 def test_erasure_blanks_the_person_and_their_records_and_keeps_the_exceptions(
     recorded: tuple[Person, list[SourceRecord]], family: dict[str, Person]
 ) -> None:
@@ -586,6 +589,7 @@ def test_erasure_blanks_the_person_and_their_records_and_keeps_the_exceptions(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("sheets")
 def test_the_signed_in_user_given_as_actor_is_recorded_as_who_did_it(
     recorded: tuple[Person, list[SourceRecord]], make_staff: Any
 ) -> None:

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from homeward.gazetteer.models import AdminUnit
+from homeward.registry import selectors
 from homeward.registry.models import Consent, ReturnIntention, Source, SubjectRequest
 
 
@@ -54,9 +58,16 @@ class CloseRequestForm(forms.Form):
     )
 
 
+def _latest_sheet_choices() -> list[tuple[str, str]]:
+    return [(v, v) for v in selectors.published_versions()]
+
+
 class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
-    sheet_version = forms.CharField(label=_("Information sheet version"), max_length=64)
+    # A published sheet version (suggested), or the source's own form when given to the source registry.
+    sheet_version = forms.CharField(
+        label=_("Information sheet version"), max_length=64, widget=forms.TextInput(attrs={"list": "sheet-versions"})
+    )
     channel = forms.ChoiceField(label=_("Channel"), choices=Consent.Channel.choices)
     partner = forms.CharField(label=_("Partner (for sharing)"), max_length=200, required=False)
 
@@ -82,11 +93,29 @@ class IntentionForm(forms.Form):
         label=_("Needs on return"), choices=list(ReturnIntention.NEEDS.items()), required=False,
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
-    sheet_version = forms.CharField(label=_("Information sheet version"), max_length=64)
+    sheet_version = forms.ChoiceField(label=_("Information sheet version"), choices=())
     channel = forms.ChoiceField(
         label=_("Given by"),
         choices=[c for c in ReturnIntention.Channel.choices if c[0] != ReturnIntention.Channel.PORTAL],
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only a published sheet: the person was told what that text says. The newest is proposed.
+        field = self.fields["sheet_version"]
+        field.choices = _latest_sheet_choices()  # type: ignore[attr-defined]
+        field.initial = next(iter(field.choices), ("", ""))[0]  # type: ignore[attr-defined]
+
+
+class InformationSheetForm(forms.Form):
+    version = forms.CharField(label=_("Version"), max_length=64, help_text=_("For example 2026-1."))
+    language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(
+        label=_("Text"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("Who runs the registry and why, what is stored, who sees it, and how to withdraw. "
+                    "Paragraphs are separated by an empty line. Once published, the text never changes."),
+    )  # fmt: skip
 
 
 class KinshipForm(forms.Form):

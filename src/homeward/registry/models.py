@@ -332,6 +332,29 @@ class Displacement(models.Model):
         return f"{self.person_id} from {self.settlement_id or self.origin_text}"
 
 
+class InformationSheet(models.Model):
+    """What a person is told before they consent or give a return intention: who runs the registry, why, what
+    is stored and who sees it. Published once per version and language and never changed afterwards (a
+    change is a new version), so every consent and intention can show the exact text it was given under."""
+
+    version = models.CharField(max_length=64)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["version", "language"], name="sheet_version_language_once")]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.language})"
+
+
 class Consent(models.Model):
     class Purpose(models.TextChoices):
         REGISTRATION = "registration", _("registration in the community registry")

@@ -24,9 +24,11 @@ from homeward.registry.models import (
     HouseholdMember,
     ImportBatch,
     ImportProblem,
+    InformationSheet,
     Kinship,
     OriginRegion,
     Person,
+    ReturnIntention,
     Source,
     SourceRecord,
     SubjectRequest,
@@ -490,3 +492,40 @@ def events() -> QuerySet[DisplacementEvent]:
 
 def origin_region_units() -> list[AdminUnit]:
     return list(AdminUnit.objects.filter(pk__in=OriginRegion.objects.values("admin_unit_id")).order_by("name"))
+
+
+# --- information sheets ----------------------------------------------------------------------------------
+
+
+def published_versions() -> list[str]:
+    """Every published sheet version, the newest first."""
+    latest: dict[str, Any] = {}
+    for version, at in InformationSheet.objects.values_list("version", "published_at"):
+        latest[version] = max(at, latest.get(version, at))
+    return sorted(latest, key=lambda v: (latest[v], v), reverse=True)
+
+
+def information_sheets() -> list[dict[str, Any]]:
+    """The published versions, newest first, each with its languages and how many consents and return
+    intentions were given under it (counts only)."""
+    consents = dict(
+        Consent.objects.order_by().values("sheet_version").annotate(n=Count("id")).values_list("sheet_version", "n")
+    )
+    intentions = dict(
+        ReturnIntention.objects.exclude(decision=ReturnIntention.Decision.WITHDRAWN)
+        .order_by()
+        .values("sheet_version")
+        .annotate(n=Count("id"))
+        .values_list("sheet_version", "n")
+    )
+    sheets: dict[str, list[InformationSheet]] = {}
+    for sheet in InformationSheet.objects.select_related("published_by").order_by("language"):
+        sheets.setdefault(sheet.version, []).append(sheet)
+    return [
+        {"version": v, "sheets": sheets[v], "consents": consents.get(v, 0), "intentions": intentions.get(v, 0)}
+        for v in published_versions()
+    ]
+
+
+def information_sheet(sheet_id: int) -> InformationSheet | None:
+    return InformationSheet.objects.select_related("published_by").filter(pk=sheet_id).first()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -28,6 +29,7 @@ from homeward.registry.forms import (
     ConsentForm,
     EventForm,
     ImportForm,
+    InformationSheetForm,
     IntentionForm,
     KinshipForm,
     OriginRegionForm,
@@ -50,6 +52,7 @@ from homeward.registry.services.imports import (
     registry_retry_held,
 )
 from homeward.registry.services.intentions import intention_record, intention_withdraw
+from homeward.registry.services.sheets import information_sheet_publish
 
 
 def _fail(request: HttpRequest, exc: ValidationError) -> None:
@@ -131,6 +134,7 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
             "consent_form": ConsentForm(),
             "intentions": _intentions(person),
             "intention_form": IntentionForm(),
+            "sheet_versions": selectors.published_versions(),
             "staff_channels": [c for c in ReturnIntention.Channel.choices if c[0] != ReturnIntention.Channel.PORTAL],
             "kinship_form": KinshipForm(),
             "sensitive": selectors.person_sensitive(person) if user_can(request.user, Cap.REGISTRY_EDIT) else {},
@@ -481,6 +485,43 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "region_form": region_form,
         },
     )
+
+
+@require_capability(Cap.REGISTRY_VIEW)
+@require_http_methods(["GET", "POST"])
+def information_sheets(request: HttpRequest) -> HttpResponse:
+    """The published information sheets with how many consents and intentions each was given under; those
+    who configure the registry publish new versions here."""
+    form = InformationSheetForm()
+    may_publish = user_can(request.user, Cap.REGISTRY_CONFIGURE)
+    if request.method == "POST":
+        if not may_publish:
+            raise PermissionDenied
+        form = InformationSheetForm(request.POST)
+        if form.is_valid():
+            try:
+                sheet = information_sheet_publish(actor=request.user, **form.cleaned_data)
+                messages.success(request, _("The information sheet was published."))
+                return redirect("information_sheet", sheet_id=sheet.pk)
+            except ValidationError as exc:
+                for field, _value, reason in exc.problems:  # shown at the field, the form kept as typed
+                    form.add_error(field if field in form.fields else None, reason)
+    return render(
+        request,
+        "registry/sheet_list.html",
+        {"versions": selectors.information_sheets(), "form": form, "may_publish": may_publish},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_capability(Cap.REGISTRY_VIEW)
+@require_GET
+def information_sheet(request: HttpRequest, sheet_id: int) -> HttpResponse:
+    sheet = selectors.information_sheet(sheet_id)
+    if sheet is None:
+        raise Http404
+    paragraphs = [p.strip() for p in sheet.body.split("\n\n") if p.strip()]
+    return render(request, "registry/sheet_detail.html", {"sheet": sheet, "paragraphs": paragraphs})
 
 
 def _partial(text: str) -> PartialDate | None:

@@ -18,6 +18,7 @@ from homeward.audit.services import actor_of, audit_record
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.gazetteer.models import Settlement
 from homeward.registry.models import Person, ReturnIntention
+from homeward.registry.services.sheets import require_published
 
 ADULT_AGE = 18
 STAFF_CHANNELS = (ReturnIntention.Channel.INTERVIEW, ReturnIntention.Channel.PHONE, ReturnIntention.Channel.PAPER)
@@ -60,8 +61,7 @@ def intention_record(
     choices = [d for d in ReturnIntention.Decision.values if d != ReturnIntention.Decision.WITHDRAWN]
     if decision not in choices:
         raise _problem("decision", decision, f"one of {', '.join(choices)} (withdrawal is its own step)")
-    if not str(sheet_version or "").strip():
-        raise _problem("sheet_version", "", "an intention is given under a version of the information sheet")
+    sheet_version = require_published(sheet_version)
     if horizon and horizon not in ReturnIntention.Horizon.values:
         raise _problem("horizon", horizon, f"one of {', '.join(ReturnIntention.Horizon.values)}")
     if together and together not in ReturnIntention.Together.values:

@@ -35,6 +35,7 @@ from homeward.registry.models import (
 )
 from homeward.registry.selectors import VALUE_FIELDS, qualifying_displacements
 from homeward.registry.services.bulk import table
+from homeward.registry.services.sheets import require_published
 
 
 def _user_id(actor: Any) -> int | None:
@@ -453,8 +454,12 @@ def consent_record(
         raise ValidationError("unknown purpose", [("purpose", purpose, "invalid")])
     if channel not in Consent.Channel.values:
         raise ValidationError("unknown channel", [("channel", channel, "invalid")])
-    if not sheet_version.strip():
-        raise ValidationError("consent is given under a version of the information sheet", [("sheet", "", "")])
+    if channel == Consent.Channel.SOURCE:
+        # Consent the source registry collected: its own form's reference, not one of our sheets.
+        if not sheet_version.strip():
+            raise ValidationError("name the source's consent form", [("sheet_version", "", "required")])
+    else:
+        sheet_version = require_published(sheet_version)
     if purpose == Consent.Purpose.SHARING and not partner.strip():
         raise ValidationError("sharing consent names the partner", [("partner", "", "required")])
     with transaction.atomic():

@@ -26,6 +26,48 @@ from homeward.registry.services.persons import eligibility_recompute, event_save
 from homeward.synth.community import WAVES, write_source_extracts
 from homeward.synth.gazetteer import generate
 
+DEMO_SHEET_VERSION = "2026-1"
+# The demo's information sheet (data, like the synthetic community: a real sheet is written by the
+# organisation that runs the registry and published on the information sheets page).
+DEMO_SHEET = {
+    "en": (
+        "Registration in the community registry and return intentions",
+        "The community organisation keeps this registry to know who its members are, where each family comes "
+        "from, and who would return, when and on what conditions.\n\n"
+        "We store your names as in your documents, your birth date and place, your family links, where your "
+        "family lived before the displacement, where you live now, and, if you give them, your contact "
+        "details and your return intention. Contact details and document numbers are encrypted.\n\n"
+        "Only trained staff of the organisation see your record, and every time they open it is logged. "
+        "Published statistics never show a number small enough to point at a family.\n\n"
+        "Giving a return intention is voluntary. You may change it or withdraw it at any time, in one step, "
+        "without giving a reason.",
+    ),
+    "az": (
+        "İcma reyestrində qeydiyyat və qayıdış niyyətləri",
+        "İcma təşkilatı bu reyestri üzvlərinin kim olduğunu, hər ailənin haradan gəldiyini və kimin nə vaxt və "
+        "hansı şərtlərlə qayıdacağını bilmək üçün aparır.\n\n"
+        "Biz adlarınızı sənədlərdəki kimi, doğum tarixinizi və yerinizi, ailə əlaqələrinizi, ailənizin "
+        "köçkünlükdən əvvəl yaşadığı yeri, indi yaşadığınız yeri və verdiyiniz halda əlaqə məlumatlarınızı və "
+        "qayıdış niyyətinizi saxlayırıq. Əlaqə məlumatları və sənəd nömrələri şifrələnir.\n\n"
+        "Qeydinizi yalnız təşkilatın təlim keçmiş əməkdaşları görür və hər açılış qeydə alınır. Dərc olunan "
+        "statistikada heç vaxt bir ailəni göstərə biləcək qədər kiçik say olmur.\n\n"
+        "Qayıdış niyyətini bildirmək könüllüdür. Onu istənilən vaxt, bir addımla, səbəb göstərmədən dəyişə və "
+        "ya geri götürə bilərsiniz.",
+    ),
+    "ru": (
+        "Регистрация в реестре общины и намерения вернуться",
+        "Общественная организация ведёт этот реестр, чтобы знать, кто её члены, откуда родом каждая семья и кто "
+        "вернулся бы, когда и на каких условиях.\n\n"
+        "Мы храним ваши имена как в документах, дату и место рождения, родственные связи, место, где ваша семья "
+        "жила до перемещения, где вы живёте сейчас, а если вы их сообщите, — контактные данные и намерение "
+        "вернуться. Контактные данные и номера документов зашифрованы.\n\n"
+        "Вашу запись видят только обученные сотрудники организации, и каждое её открытие записывается. В "
+        "публикуемой статистике нет чисел настолько малых, чтобы по ним можно было узнать семью.\n\n"
+        "Сообщать о намерении вернуться — добровольно. Вы можете изменить или отозвать его в любой момент, одним "
+        "шагом и без объяснения причин.",
+    ),
+}
+
 DEMO_RECORDS = 40_000  # about two records per person: some 20,000 people
 DEMO_SOURCES = [
     ("az-registry", "Population registry A (fictional, Azerbaijani Latin)", "registry", "AZ", 5),
@@ -172,6 +214,17 @@ class Command(BaseCommand):
             f"{solution_path} (homeward plan check {instance_path} {solution_path})"
         )
 
+    def _sheets(self, staff: Any) -> None:
+        """The information sheet the demo's interviews were given under, in the three languages."""
+        from homeward.registry.models import InformationSheet
+        from homeward.registry.services.sheets import information_sheet_publish
+
+        for language, (title, body) in DEMO_SHEET.items():
+            if not InformationSheet.objects.filter(version=DEMO_SHEET_VERSION, language=language).exists():
+                information_sheet_publish(actor=staff, version=DEMO_SHEET_VERSION, language=language, title=title,
+                                          body=body)  # fmt: skip
+        self.stdout.write(f"demo information sheet: version {DEMO_SHEET_VERSION} in {', '.join(DEMO_SHEET)}")
+
     def _intentions(self, user: Any) -> None:
         """Return intentions as members might give them in interviews: most adults of about six in ten
         households answer; of those, about half intend to return, most with their community."""
@@ -185,6 +238,7 @@ class Command(BaseCommand):
             return
         rng = random.Random(7)  # noqa: S311 - synthetic demo answers, not secrets
         staff = Actor(user_id=user.pk, label=user.get_username())
+        self._sheets(staff)
         rows: list[tuple[int, Any, int]] = list(
             Person.objects.filter(eligible=True, merged_into__isnull=True, erased_at__isnull=True,
                                   origin_settlement__isnull=False, death_date__isnull=True)
@@ -203,7 +257,7 @@ class Command(BaseCommand):
             )
             elsewhere = together == "elsewhere" and len(places) > 1
             intention_record(
-                actor=staff, person_id=pk, decision=decision, sheet_version="2026-1", channel="interview",
+                actor=staff, person_id=pk, decision=decision, sheet_version=DEMO_SHEET_VERSION, channel="interview",
                 horizon=rng.choice(["12_months", "5_years", "someday"]) if decision != "does_not_intend" else "",
                 together=together if (together != "elsewhere" or elsewhere) else "community",
                 destination_id=rng.choice([p for p in places if p != origin]) if elsewhere else None,
