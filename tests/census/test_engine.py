@@ -362,7 +362,7 @@ def test_intention_tables_count_eligible_adults_by_their_latest_intention(truth:
     listed = ["security", "housing", "services", "livelihoods", "property", "documents"]
     cited = [sorted(rng.sample(listed, rng.randint(0, 3))) + (["rumour"] if rng.random() < 0.02 else [])
              for _ in range(n)]  # fmt: skip
-    persons["conditions"] = [",".join(c) or None for c in cited]
+    persons["conditions"] = [",".join(c) for c in cited]  # "" for none cited
     state.persons = snap.normalise("persons", pa.table(persons))
     tables = {t.code: t for t in compute_tables(state, ["intentions_district_horizon", "intentions_district_together",
                                                         "intentions_generation", "intentions_district_condition",
@@ -402,3 +402,37 @@ def test_intention_tables_count_eligible_adults_by_their_latest_intention(truth:
     assert by_district.values[-1, -1] == sum(citations.values()) > len(deciding)
     none = by_district.categories[1].index("none")
     assert by_district.values[-1, none] == sum(1 for i in deciding if not cited[i])
+    # Each cell also knows the distinct persons behind its citations: all deciding adults in the total.
+    assert by_district.persons is not None
+    assert by_district.persons[-1, -1] == len(deciding)
+    assert (by_district.persons <= by_district.values).all()
+    security = by_district.categories[1].index("security")
+    assert by_district.persons[-1, security] == by_district.values[-1, security]  # one citation per person
+    assert tables["intentions_district_horizon"].persons is None  # a table of persons needs no second count
+    # A snapshot from before conditions were kept (null): the deciding adults count as unknown, not "none".
+    persons["conditions"] = [None] * n
+    state.persons = snap.normalise("persons", pa.table(persons))
+    (old,) = compute_tables(state, ["intentions_district_condition"])
+    assert old.values[-1, old.categories[1].index(UNKNOWN)] == old.values[-1, -1] == len(deciding)
+
+
+def test_a_citation_count_that_stands_for_too_few_persons_is_withheld() -> None:
+    """Nine persons citing six conditions each make 54 citations: still nine persons, so withheld."""
+    definition = TABLE_BY_CODE["intentions_district_condition"]
+    conditions = ["security", "housing", "services", "livelihoods", "property", "documents", "none", UNKNOWN]
+    values = np.zeros((3, len(conditions) + 1), dtype=np.int64)
+    persons = np.zeros_like(values)
+    values[0, :6] = persons[0, :6] = 9  # district d1: nine persons, each citing the six conditions
+    values[0, -1], persons[0, -1] = 54, 9
+    values[1, :6] = persons[1, :6] = 40  # district d2: forty persons, each citing the six conditions
+    values[1, -1], persons[1, -1] = 240, 40
+    values[2] = values[0] + values[1]
+    persons[2] = persons[0] + persons[1]
+    table = CountTable(definition, [["d1", "d2"], conditions], values, persons=persons)
+    (plain,), _ = protect([CountTable(definition, [["d1", "d2"], conditions], values)], Rules())
+    assert plain.status[0, -1] == PUBLISHED  # counted as citations alone, d1's 54 would be published
+    (protected,), _ = protect([table], Rules())
+    assert protected.status[0, -1] == PRIMARY
+    assert protected.published[0, -1] == -1
+    assert (protected.published[0][values[0] > 0] == -1).all()  # and every d1 count (zeros are shown)
+    assert protected.status[1, 0] in (PUBLISHED, SECONDARY)

@@ -61,6 +61,7 @@ def test_an_administrator_publishes_an_information_sheet_and_reads_it(
     assert page.locator("article[lang=ru] p").count() == 2
     assert axe_violations(page) == []
     page.get_by_role("link", name="Information sheets").click()
-    assert page.locator("#sheet-2027-1").is_visible()
+    page.wait_for_url(f"{live_server.url}/registry/sheets/")
+    page.locator("#sheet-2027-1").wait_for()
     assert axe_violations(page) == []
     assert page.csp_violations == []

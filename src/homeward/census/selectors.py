@@ -154,7 +154,8 @@ def _add_intentions(cols: dict[str, list[Any]], number: dict[int, int]) -> None:
         pid = number.get(final(person_id))
         if pid is not None:
             cited = ",".join(sorted({str(c) for c in (conditions if isinstance(conditions, list) else ()) if c}))
-            latest[pid] = (decision, horizon or None, together or None, destination, cited or None)
+            # "" when none cited (null would read as not known, as in snapshots from before conditions)
+            latest[pid] = (decision, horizon or None, together or None, destination, cited)
     blank = (None, None, None, None, None)
     values = [latest.get(pid, blank) for pid in cols["pid"]]
     for i, key in enumerate(("intention", "horizon", "together", "destination", "conditions")):

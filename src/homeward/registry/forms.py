@@ -58,18 +58,25 @@ class CloseRequestForm(forms.Form):
     )
 
 
-def _latest_sheet_choices() -> list[tuple[str, str]]:
-    return [(v, v) for v in selectors.published_versions()]
+def _offer_published_sheets(field: Any) -> None:
+    """Only a published sheet, read per request: the person was told what that text says. The newest first
+    and proposed."""
+    field.choices = [(v, v) for v in selectors.published_versions()]
+    field.initial = next(iter(field.choices), ("", ""))[0]
 
 
 class ConsentForm(forms.Form):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
-    # A published sheet version (suggested), or the source's own form when given to the source registry.
-    sheet_version = forms.CharField(
-        label=_("Information sheet version"), max_length=64, widget=forms.TextInput(attrs={"list": "sheet-versions"})
+    sheet_version = forms.ChoiceField(label=_("Information sheet version"), choices=())
+    # Consent given to a source registry comes with that source's records, never typed in by staff.
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[c for c in Consent.Channel.choices if c[0] != Consent.Channel.SOURCE]
     )
-    channel = forms.ChoiceField(label=_("Channel"), choices=Consent.Channel.choices)
     partner = forms.CharField(label=_("Partner (for sharing)"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _offer_published_sheets(self.fields["sheet_version"])
 
 
 class IntentionForm(forms.Form):
@@ -101,10 +108,7 @@ class IntentionForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Only a published sheet: the person was told what that text says. The newest is proposed.
-        field = self.fields["sheet_version"]
-        field.choices = _latest_sheet_choices()  # type: ignore[attr-defined]
-        field.initial = next(iter(field.choices), ("", ""))[0]  # type: ignore[attr-defined]
+        _offer_published_sheets(self.fields["sheet_version"])
 
 
 class InformationSheetForm(forms.Form):

@@ -497,12 +497,18 @@ def origin_region_units() -> list[AdminUnit]:
 # --- information sheets ----------------------------------------------------------------------------------
 
 
+def _newest_first(rows: list[tuple[str, Any]]) -> list[str]:
+    """Versions by when each was first published (a later translation of an old version does not make it
+    the newest), the newest first."""
+    first: dict[str, Any] = {}
+    for version, at in rows:
+        first[version] = min(at, first.get(version, at))
+    return sorted(first, key=lambda v: (first[v], v), reverse=True)
+
+
 def published_versions() -> list[str]:
     """Every published sheet version, the newest first."""
-    latest: dict[str, Any] = {}
-    for version, at in InformationSheet.objects.values_list("version", "published_at"):
-        latest[version] = max(at, latest.get(version, at))
-    return sorted(latest, key=lambda v: (latest[v], v), reverse=True)
+    return _newest_first(list(InformationSheet.objects.values_list("version", "published_at")))
 
 
 def information_sheets() -> list[dict[str, Any]]:
@@ -519,11 +525,12 @@ def information_sheets() -> list[dict[str, Any]]:
         .values_list("sheet_version", "n")
     )
     sheets: dict[str, list[InformationSheet]] = {}
-    for sheet in InformationSheet.objects.select_related("published_by").order_by("language"):
+    fetched = list(InformationSheet.objects.select_related("published_by").order_by("language"))
+    for sheet in fetched:
         sheets.setdefault(sheet.version, []).append(sheet)
     return [
         {"version": v, "sheets": sheets[v], "consents": consents.get(v, 0), "intentions": intentions.get(v, 0)}
-        for v in published_versions()
+        for v in _newest_first([(s.version, s.published_at) for s in fetched])
     ]
 
 

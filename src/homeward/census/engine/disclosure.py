@@ -229,8 +229,10 @@ def protect(
     audit = Audit()
     out: dict[str, Protected] = {}
     by_universe: dict[str, list[CountTable]] = {}
+    small: dict[str, np.ndarray] = {}
     for table in tables:
-        primary = (table.values > 0) & (table.values < rules.threshold)
+        primary = _small(table, rules.threshold)
+        small[table.code] = primary
         nonzero = int((table.values > 0).sum())
         if nonzero and primary.sum() > SPARSE_SHARE * nonzero:
             out[table.code] = Protected(
@@ -244,6 +246,8 @@ def protect(
     for group in by_universe.values():
         universe = _Universe(group, parents or {})
         primary = (universe.value > 0) & (universe.value < rules.threshold)
+        for table, ids in zip(universe.tables, universe.cell_ids, strict=True):
+            primary[ids[small[table.code]]] = True  # a count of citations that stands for too few persons
         withheld = primary.copy()
         # Smallest first: their partners are chosen while most cells are still published.
         pending = sorted(np.flatnonzero(primary).tolist(), key=lambda c: (int(universe.value[c]), c))
@@ -292,6 +296,15 @@ def protect(
             published = np.where(hidden, -1, _round(table.values, rules.rounding))
             out[table.code] = Protected(table=table, published=published, status=status)
     return [out[t.code] for t in tables], audit
+
+
+def _small(table: CountTable, threshold: int) -> np.ndarray:
+    """The table's cells below the threshold: by their count, and by the distinct persons behind them when
+    the table counts citations (two persons citing five conditions each are still two persons)."""
+    small = (table.values > 0) & (table.values < threshold)
+    if table.persons is not None:
+        small |= (table.values > 0) & (table.persons < threshold)
+    return small
 
 
 def _round(values: np.ndarray, base: int) -> np.ndarray:

@@ -34,7 +34,7 @@ SCHEMAS = {
         ("horizon", pa.string()),        # 12_months, 5_years, someday
         ("together", pa.string()),       # community, own, elsewhere
         ("destination", pa.int64()),     # settlements.sid when elsewhere
-        ("conditions", pa.string()),     # the conditions for return cited, codes sorted and comma-joined
+        ("conditions", pa.string()),     # conditions cited, sorted and comma-joined; "" none; null unknown
     ]),
     "households": pa.schema([("hid", pa.int64()), ("head", pa.int64())]),
     "members": pa.schema([("hid", pa.int64()), ("pid", pa.int64())]),

@@ -283,6 +283,9 @@ class CountTable:
     values: np.ndarray
     labels: list[dict[str, str]] = field(default_factory=list)
     population: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    # For a table that counts citations (a person counted once per condition cited): the distinct persons
+    # behind each cell, so disclosure control can withhold a cell that stands for too few people.
+    persons: np.ndarray | None = None
 
     @property
     def code(self) -> str:
@@ -387,14 +390,20 @@ UNIVERSE_SQL = {
     "households": "SELECT * FROM h",
     "registrations": "SELECT * FROM p",
     # One row per condition cited (a code outside the list counts as unknown), or one "none" row.
-    "conditions": "SELECT * EXCLUDE (conditions), unnest(CASE WHEN conditions IS NULL OR trim(conditions) = '' "
-    "THEN ['none'] ELSE string_split(conditions, ',') END) AS condition FROM p WHERE living AND eligible = 'yes' "
+    # Null conditions: not known (a snapshot from before conditions were kept), counted as unknown.
+    "conditions": "SELECT * EXCLUDE (conditions), unnest(CASE WHEN conditions IS NULL THEN ['_U'] "
+    "WHEN trim(conditions) = '' THEN ['none'] ELSE string_split(conditions, ',') END) AS condition "
+    "FROM p WHERE living AND eligible = 'yes' "
     "AND (age_years IS NULL OR age_years >= 18) "
     "AND intention NOT IN ('none', 'withdrawn')",
     "adults": "SELECT * FROM p WHERE living AND eligible = 'yes' AND (age_years IS NULL OR age_years >= 18)",
     "intending": "SELECT * FROM p WHERE living AND eligible = 'yes' AND (age_years IS NULL OR age_years >= 18) "
     "AND intention LIKE 'intends_%'",
 }
+
+
+# Universes that count citations, not persons: each cell also knows its distinct persons.
+CITATION_UNIVERSES = frozenset({"conditions"})
 
 
 def _with_intentions(persons: pa.Table) -> pa.Table:
@@ -444,12 +453,15 @@ def _cube(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, table: TableDef, f
     values = np.zeros(shape, dtype=np.int64)
     cols = ", ".join(table.dims)
     groupings = ", ".join(f"GROUPING({d})" for d in table.dims)
+    citations = table.universe in CITATION_UNIVERSES
+    persons = np.zeros(shape, dtype=np.int64) if citations else None
     rows = con.execute(
-        f"SELECT {cols}, {groupings}, count(*) FROM ({UNIVERSE_SQL[table.universe]}) "  # noqa: S608
-        f"GROUP BY CUBE ({cols})"
+        f"SELECT {cols}, {groupings}, count(*){', count(DISTINCT pid)' if citations else ''} "  # noqa: S608
+        f"FROM ({UNIVERSE_SQL[table.universe]}) GROUP BY CUBE ({cols})"
     ).fetchall()
     k = len(table.dims)
-    for row in rows:
+    for found in rows:
+        row, distinct = (found[:-1], found[-1]) if persons is not None else (found, 0)
         where = []
         for i in range(k):
             if row[k + i]:
@@ -462,11 +474,13 @@ def _cube(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, table: TableDef, f
                     raise ValueError(f"{table.code}: {table.dims[i]} {row[i]!r} is not one of its categories")
                 where.append(position)
         values[tuple(where)] += row[-1]
+        if persons is not None:
+            persons[tuple(where)] += distinct
     labels = [d.labels(snapshot) for d in dims]
     population: dict[str, tuple[int | None, int | None]] = {}
     if table.with_population:
         population = _population(snapshot, table.dims[0], categories[0])
-    return CountTable(table, categories, values, labels, population)
+    return CountTable(table, categories, values, labels, population, persons)
 
 
 def _population(snapshot: Snapshot, dim: str, categories: list[str]) -> dict[str, tuple[int | None, int | None]]:

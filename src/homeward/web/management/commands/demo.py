@@ -234,11 +234,11 @@ class Command(BaseCommand):
         from homeward.registry.models import Person, ReturnIntention
         from homeward.registry.services.intentions import intention_record
 
+        staff = Actor(user_id=user.pk, label=user.get_username())
+        self._sheets(staff)  # also for a demo database made before sheets were records
         if ReturnIntention.objects.exists():
             return
         rng = random.Random(7)  # noqa: S311 - synthetic demo answers, not secrets
-        staff = Actor(user_id=user.pk, label=user.get_username())
-        self._sheets(staff)
         rows: list[tuple[int, Any, int]] = list(
             Person.objects.filter(eligible=True, merged_into__isnull=True, erased_at__isnull=True,
                                   origin_settlement__isnull=False, death_date__isnull=True)
