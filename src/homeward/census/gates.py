@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeward.access.gates import audited_read, user_can
+from homeward.access.gates import actor_can, audited_read
 from homeward.access.roles import Cap
-from homeward.audit.services import Actor
 from homeward.census.models import CensusSnapshot
 from homeward.core.errors import NotFoundError
 
 
 def access_snapshot_by_id(actor: Any, snapshot_id: int, *, purpose: str = "page") -> CensusSnapshot:
     """The snapshot whose exact tables ``actor`` is about to see (``purpose``: the page or a chart)."""
-    allowed = actor.user_id is None if isinstance(actor, Actor) else user_can(actor, Cap.CENSUS_EXACT)
     snapshot = CensusSnapshot.objects.filter(pk=snapshot_id).first()
-    if snapshot is None or not allowed:
+    if snapshot is None or not actor_can(actor, Cap.CENSUS_EXACT):
         raise NotFoundError(f"census snapshot {snapshot_id} not found")
     audited_read(actor, snapshot, "census.snapshot.viewed", {"purpose": purpose})
     return snapshot

@@ -58,10 +58,10 @@ class CloseRequestForm(forms.Form):
     )
 
 
-def _offer_published_sheets(field: Any) -> None:
-    """Only a published sheet, read per request: the person was told what that text says. The newest first
-    and proposed."""
-    field.choices = [(v, v) for v in selectors.published_versions()]
+def _offer_published_sheets(field: Any, versions: list[str] | None) -> None:
+    """Only a published sheet, read per request unless given: the person was told what that text says. The
+    newest first and proposed."""
+    field.choices = [(v, v) for v in (selectors.published_versions() if versions is None else versions)]
     field.initial = next(iter(field.choices), ("", ""))[0]
 
 
@@ -74,9 +74,9 @@ class ConsentForm(forms.Form):
     )
     partner = forms.CharField(label=_("Partner (for sharing)"), max_length=200, required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, versions: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _offer_published_sheets(self.fields["sheet_version"])
+        _offer_published_sheets(self.fields["sheet_version"], versions)
 
 
 class IntentionForm(forms.Form):
@@ -106,9 +106,9 @@ class IntentionForm(forms.Form):
         choices=[c for c in ReturnIntention.Channel.choices if c[0] != ReturnIntention.Channel.PORTAL],
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, versions: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _offer_published_sheets(self.fields["sheet_version"])
+        _offer_published_sheets(self.fields["sheet_version"], versions)
 
 
 class InformationSheetForm(forms.Form):

@@ -116,6 +116,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
     person = or_404(access_person_by_id, request.user, person_id)
+    versions = selectors.published_versions()
     return render(
         request,
         "registry/person_detail.html",
@@ -131,10 +132,10 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
             "records": person.records.select_related("source", "batch").order_by("superseded", "-source__trust"),
             "choose_form": ChooseValueForm(),
             "request_form": SubjectRequestForm(),
-            "consent_form": ConsentForm(),
+            "consent_form": ConsentForm(versions=versions),
             "intentions": _intentions(person),
-            "intention_form": IntentionForm(),
-            "sheet_versions": selectors.published_versions(),
+            "intention_form": IntentionForm(versions=versions),
+            "sheet_versions": versions,
             "staff_channels": [c for c in ReturnIntention.Channel.choices if c[0] != ReturnIntention.Channel.PORTAL],
             "kinship_form": KinshipForm(),
             "sensitive": selectors.person_sensitive(person) if user_can(request.user, Cap.REGISTRY_EDIT) else {},

@@ -15,17 +15,16 @@ from django.db.models import Max
 from django.utils import timezone
 
 from homeward.audit.services import actor_of, audit_record
-from homeward.core.errors import NotFoundError, ValidationError
+from homeward.core.errors import NotFoundError
 from homeward.gazetteer.models import Settlement
 from homeward.registry.models import Person, ReturnIntention
-from homeward.registry.services.sheets import require_published
+from homeward.registry.services.sheets import field_problem, require_published
 
 ADULT_AGE = 18
 STAFF_CHANNELS = (ReturnIntention.Channel.INTERVIEW, ReturnIntention.Channel.PHONE, ReturnIntention.Channel.PAPER)
 
 
-def _problem(field: str, value: Any, reason: str) -> ValidationError:
-    return ValidationError(f"{field}: {reason}", [(field, str(value)[:80], reason)])
+_problem = field_problem
 
 
 def _person(person_id: int) -> Person:
