@@ -112,6 +112,21 @@ def sheets(db: Any) -> list[str]:
 
 
 @pytest.fixture
+def portal_home(db: Any) -> Any:
+    """A home settlement that the portal's search finds by its names in two scripts, and a displacement wave."""
+    from homeward.gazetteer.formats import NameRec
+    from homeward.gazetteer.models import Settlement
+    from homeward.gazetteer.services import place_name_add
+    from homeward.registry.models import DisplacementEvent
+
+    settlement = Settlement.objects.create(gid="hw:test:qarabulaq", title="Qarabulaq")
+    for toponym, lang in (("Qarabulaq", "az"), ("Карабулак", "ru")):
+        place_name_add(actor=SETUP, settlement_id=settlement.pk, name=NameRec(toponym, lang))
+    DisplacementEvent.objects.create(code="wave-1", label="First wave")
+    return settlement
+
+
+@pytest.fixture
 def client_for(make_staff: StaffFactory) -> Callable[..., Client]:
     """A browser-like client already signed in (through the session) as a new account with these roles."""
 

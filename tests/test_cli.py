@@ -136,6 +136,7 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
     assert "demo census: snapshot of" in demo.stdout
     assert "demo information sheet: version 2026-1 in en, az, ru" in demo.stdout
     assert "demo plan: " in demo.stdout
+    assert "demo portal: 40 self-registrations from 2 campaigns" in demo.stdout
     plan_files = [str(tmp_path / "demo-plan" / name) for name in ("instance.json", "solution.json")]
     checked = run(["plan", "check", *plan_files], tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -167,6 +168,10 @@ def test_demo_serves_the_app_and_the_worker_until_interrupted(tmp_path: Path) ->
         assert json.loads(body) == {"status": "ok"}
         login = urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
         assert login.status == 200
+        # The public portal opens without an account, with the demo's published information sheet.
+        portal = urllib.request.urlopen(f"http://127.0.0.1:{port}/portal/", timeout=5)
+        assert portal.status == 200
+        assert "version 2026-1" in portal.read().decode()
         # The worker started with the server runs the audit check queued by the demo.
         listing = ""
         for _ in range(60):

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "homeward.linkage",
     "homeward.census",
     "homeward.planning",
+    "homeward.portal",
     "homeward.web",
 ]
 
@@ -287,6 +288,13 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# The self-registration portal: the partner a registrant may agree to share data with (no sharing consent is
+# asked when empty), and the rate limits on submissions (per sender address per hour, and for everyone per
+# minute) beyond which a friendly page asks to try again later.
+PORTAL_PARTNER = os.environ.get("HOMEWARD_PORTAL_PARTNER", "")
+PORTAL_SENDER_PER_HOUR = int(os.environ.get("HOMEWARD_PORTAL_SENDER_PER_HOUR", "20"))
+PORTAL_ALL_PER_MINUTE = int(os.environ.get("HOMEWARD_PORTAL_ALL_PER_MINUTE", "6000"))
 
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("linkage/", include("homeward.linkage.urls")),
     path("census/", include("homeward.census.urls")),
     path("planning/", include("homeward.planning.urls")),
+    path("portal/", include("homeward.portal.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/", api.urls),

@@ -213,6 +213,8 @@ def _sample_path(route: str, user: Any) -> str:
         "user_id": user.pk,
         "token_id": token.pk,
         "seq": 1,
+        "member": 0,
+        "purpose": "contact",
         "settlement_id": settlement.pk,
         "fmt": "csv",
         "name_id": PlaceName.objects.get_or_create(

@@ -20,18 +20,20 @@ _COLUMNS = {
 }  # fmt: skip
 
 
-def linkage_records() -> tuple[pa.Table, dict[str, int]]:
+def linkage_records(*, record_ids: list[int] | None = None) -> tuple[pa.Table, dict[str, int]]:
     """Every current source record of a person whose data may be processed (not erased, not restricted),
-    in the person records shape, and the person each belongs to (record ids as text)."""
+    in the person records shape, and the person each belongs to (record ids as text); only those of
+    ``record_ids`` when given."""
     data: dict[str, list[str]] = {name: [] for name in INPUT_FIELDS}
     person_of: dict[str, int] = {}
     codes = dict(Source.objects.values_list("id", "code"))
-    rows = (
-        SourceRecord.objects.filter(
-            superseded=False, person__isnull=False, person__erased_at__isnull=True, person__restricted=False
-        )
-        .order_by("id")
-        .values_list("id", "source_id", "person_id", "origin_settlement__gid", "origin_text", *_COLUMNS.values())
+    current = SourceRecord.objects.filter(
+        superseded=False, person__isnull=False, person__erased_at__isnull=True, person__restricted=False
+    )
+    if record_ids is not None:
+        current = current.filter(pk__in=record_ids)
+    rows = current.order_by("id").values_list(
+        "id", "source_id", "person_id", "origin_settlement__gid", "origin_text", *_COLUMNS.values()
     )
     names = list(_COLUMNS)
     for row in rows.iterator(chunk_size=20_000):

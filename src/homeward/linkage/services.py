@@ -727,3 +727,71 @@ def forget_records(record_ids: list[int]) -> None:
     touching.filter(state__in=[MatchCandidate.State.PENDING, MatchCandidate.State.DEFERRED]).update(
         state=MatchCandidate.State.CLOSED
     )
+
+
+# --- real-time matching of new records ------------------------------------------------------------------
+
+# The index of the registry's records for real-time matching, kept by the process that matches (the worker):
+# built from the model of the last run, rebuilt after a new run or when it is older than MATCHER_MAX_AGE.
+# Records that came in since it was built are matched by the next linkage run.
+MATCHER_MAX_AGE = dt.timedelta(minutes=15)
+_matcher: dict[str, Any] = {}
+
+
+def _realtime_matcher(run: LinkageRun) -> Any:
+    from homeward.linkage.engine.realtime import RealtimeMatcher
+
+    now = timezone.now()
+    if _matcher.get("run") != run.pk or now - _matcher.get("built", now - 2 * MATCHER_MAX_AGE) > MATCHER_MAX_AGE:
+        records, _person_of = linkage_records()
+        _matcher.update(run=run.pk, built=now, matcher=RealtimeMatcher(records, json.loads(run.model)))
+    return _matcher["matcher"]
+
+
+def records_match(*, actor: Any, record_ids: list[int]) -> int:
+    """Match new records (a portal submission) against the registry with the last run's model, and queue the
+    possible matches for staff to confirm; the number of pairs queued. Nothing is merged here."""
+    run = LinkageRun.objects.filter(state=LinkageRun.State.DONE).exclude(model="").order_by("-id").first()
+    if run is None or not record_ids:
+        return 0
+    matcher = _realtime_matcher(run)
+    new = {str(pk) for pk in record_ids}
+    records, _person_of = linkage_records(record_ids=record_ids)
+    wanted = [row for row in records.to_pylist() if row["record_id"] in new]
+    decided = {
+        (a, b) for a, b in LinkDecision.objects.filter(revoked_at__isnull=True).values_list("record_a", "record_b")
+    }
+    queued: list[MatchCandidate] = []
+    now = timezone.now()
+    for row in wanted:
+        mine = int(row["record_id"])
+        for found in matcher.match(row, threshold=m.REVIEW):
+            other = int(found.record_id)
+            if other in record_ids or other == mine:
+                continue
+            a, b = _ordered(mine, other)
+            if (a, b) in decided:
+                continue
+            evidence = [{"field": name, "level": label, "weight": round(weight, 2), "left": "", "right": ""}
+                        for name, label, weight in found.evidence]  # fmt: skip
+            queued.append(
+                MatchCandidate(
+                    run=run, record_a_id=a, record_b_id=b, probability=found.match_probability,
+                    match_weight=found.match_weight, evidence=evidence, created_at=now,
+                )
+            )  # fmt: skip
+    with transaction.atomic():
+        # Pairs already in the queue (or decided) keep their state.
+        existing = set(
+            MatchCandidate.objects.filter(record_a_id__in=[c.record_a_id for c in queued] or [0]).values_list(
+                "record_a_id", "record_b_id"
+            )
+        )
+        fresh = [c for c in queued if (c.record_a_id, c.record_b_id) not in existing]
+        live = set(SourceRecord.objects.filter(pk__in={c.record_b_id for c in fresh} | {c.record_a_id for c in fresh},
+                                               superseded=False).values_list("pk", flat=True))  # fmt: skip
+        fresh = [c for c in fresh if c.record_a_id in live and c.record_b_id in live]
+        MatchCandidate.objects.bulk_create(fresh, ignore_conflicts=True)
+        audit_record(actor=actor, action="linkage.realtime.matched",
+                     data={"records": sorted(record_ids)[:50], "queued": len(fresh), "run": run.pk})  # fmt: skip
+    return len(fresh)

@@ -57,6 +57,30 @@ def intention_record(
         raise _problem("recorded_by", "", "an intention given to staff is recorded under the staff member's account")
     if channel not in STAFF_CHANNELS:
         raise _problem("channel", channel, f"staff record intentions given by {', '.join(STAFF_CHANNELS)}")
+    return _create(
+        who, person_id=person_id, decision=decision, sheet_version=sheet_version, channel=channel, horizon=horizon,
+        together=together, destination_id=destination_id, conditions=conditions, conditions_note=conditions_note,
+        needs=needs,
+    )  # fmt: skip
+
+
+def intention_record_own(
+    *, actor: Any, person_id: int, decision: str, sheet_version: str, horizon: str = "", together: str = "",
+    destination_id: int | None = None, conditions: Iterable[str] = (), conditions_note: str = "",
+    needs: Iterable[str] = (),
+) -> ReturnIntention:  # fmt: skip
+    """A new version of the intention given by the registrant themselves on the portal (no staff account)."""
+    return _create(
+        actor_of(actor), person_id=person_id, decision=decision, sheet_version=sheet_version,
+        channel=ReturnIntention.Channel.PORTAL, horizon=horizon, together=together, destination_id=destination_id,
+        conditions=conditions, conditions_note=conditions_note, needs=needs,
+    )  # fmt: skip
+
+
+def _create(
+    who: Any, *, person_id: int, decision: str, sheet_version: str, channel: str, horizon: str, together: str,
+    destination_id: int | None, conditions: Iterable[str], conditions_note: str, needs: Iterable[str],
+) -> ReturnIntention:  # fmt: skip
     choices = [d for d in ReturnIntention.Decision.values if d != ReturnIntention.Decision.WITHDRAWN]
     if decision not in choices:
         raise _problem("decision", decision, f"one of {', '.join(choices)} (withdrawal is its own step)")
@@ -108,6 +132,15 @@ def intention_withdraw(*, actor: Any, person_id: int, channel: str) -> ReturnInt
         raise _problem("recorded_by", "", "a withdrawal given to staff is recorded under the staff member's account")
     if channel not in STAFF_CHANNELS:
         raise _problem("channel", channel, f"staff record withdrawals given by {', '.join(STAFF_CHANNELS)}")
+    return _withdraw(who, person_id=person_id, channel=channel)
+
+
+def intention_withdraw_own(*, actor: Any, person_id: int) -> ReturnIntention:
+    """The registrant withdraws their own intention on the portal: one step, no reason asked."""
+    return _withdraw(actor_of(actor), person_id=person_id, channel=ReturnIntention.Channel.PORTAL)
+
+
+def _withdraw(who: Any, *, person_id: int, channel: str) -> ReturnIntention:
     with transaction.atomic():
         person = _person(person_id)
         latest = person.intentions.order_by("-version").first()

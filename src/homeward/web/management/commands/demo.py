@@ -79,6 +79,10 @@ DEMO_SOURCES = [
 ]
 
 
+DEMO_CAMPAIGNS = (("radio-2026", "Radio programme, spring 2026"), ("letters-2026", "Letters to members, 2026"))
+DEMO_REGISTRATIONS = 40
+
+
 def _assessments(actor: Any) -> None:
     today = date.today()
     for code, level, months in (
@@ -118,6 +122,7 @@ class Command(BaseCommand):
         self._gazetteer(actor)
         self._registry(actor)
         self._intentions(user)
+        self._portal(user)
         self._census(actor)
         self._plan()
         self._scenarios(actor)
@@ -270,6 +275,80 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo intentions: {len(chosen):,} adults interviewed: {counts.get('intends', 0):,} intend to return, "
             f"{counts.get('undecided', 0):,} undecided, {counts.get('does_not_intend', 0):,} do not intend"
+        )
+
+    def _portal(self, user: Any) -> None:
+        """Two information campaigns and registrations people made themselves on the portal, typed as on a phone
+        (plain Latin letters), each matched in real time: the possible matches wait in the review queue."""
+        import random
+
+        from homeward.audit.services import Actor
+        from homeward.linkage.services import records_match
+        from homeward.portal.models import Campaign, Submission
+        from homeward.portal.services import PORTAL, campaign_create, submission_receive, submissions_record_waiting
+        from homeward.registry.models import Kinship, Person, SourceRecord
+        from homeward.synth.gazetteer import english
+
+        if Submission.objects.exists():
+            return
+        staff = Actor(user_id=user.pk, label=user.get_username())
+        for code, name in DEMO_CAMPAIGNS:
+            if not Campaign.objects.filter(code=code).exists():
+                campaign_create(actor=staff, code=code, name=name)
+        rng = random.Random(11)  # noqa: S311 - synthetic demo answers, not secrets
+        adults = [
+            p for p in Person.objects.filter(eligible=True, merged_into__isnull=True, origin_settlement__isnull=False,
+                                             death_date__isnull=True)
+            .exclude(given_name="").exclude(birth_date__isnull=True).select_related("origin_settlement")
+            .order_by("pk")[:6000]
+            if date.today().year - p.birth_date.year >= 19
+        ]  # fmt: skip
+        chosen = rng.sample(adults, min(DEMO_REGISTRATIONS, len(adults)))
+        bar = BarProgress(unit=" registrations")
+        bar.start(len(chosen), "demo portal")
+        references = []
+        for number, person in enumerate(chosen):
+            children = Person.objects.filter(
+                pk__in=Kinship.objects.filter(parent=person).values("child_id"), merged_into__isnull=True
+            ).order_by("pk")[:3]
+            family = [
+                {"relation": "child", "given_name": english(c.given_name), "surname": english(c.surname),
+                 "sex": c.sex, "birth_date": str(c.birth_date or "")}
+                for c in children if c.birth_date is None or c.birth_date.year > person.birth_date.year
+            ]  # fmt: skip
+            decision = rng.choices(["intends", "undecided", "does_not_intend"], [0.55, 0.27, 0.18])[0]
+            home = person.origin_settlement
+            assert home is not None  # chosen for having one
+            payload = {
+                "sheet": DEMO_SHEET_VERSION, "sheet_language": "az",
+                "consents": ["registration", *rng.sample(["contact", "planning"], rng.randint(0, 2))],
+                "you": {"given_name": english(person.given_name), "surname": english(person.surname),
+                        "patronymic": "", "sex": person.sex, "birth_date": str(person.birth_date), "birth_place": ""},
+                "origin": {"settlement": home.gid, "title": home.title,
+                           "left": "", "event": "", "how": "", "text": "", "self_displaced": False},
+                "family": family, "contact": {"country": person.current_country, "city": "", "phone": "", "email": ""},
+                "intentions": {"0": {
+                    "decision": decision, "horizon": rng.choice(["12_months", "5_years", "someday"]) if decision ==
+                    "intends" else "", "together": "community" if decision == "intends" else "",
+                    "conditions": rng.sample(["security", "housing", "services", "livelihoods"], 2), "needs": [],
+                }},
+            }  # fmt: skip
+            receipt = submission_receive(
+                payload=payload, draft=f"demo-{number}", language=rng.choice(["az", "ru", "en"]),
+                campaign_code=rng.choice([c for c, _ in DEMO_CAMPAIGNS] + [""]),
+            )  # fmt: skip
+            references.append(receipt.reference)
+            bar.advance(1)
+        bar.close()
+        submissions_record_waiting(actor=staff)  # what the worker does, in one import
+        queued = 0
+        for reference in references:
+            ids = list(SourceRecord.objects.filter(source__code="portal", external_id__startswith=f"{reference}-")
+                       .values_list("pk", flat=True))  # fmt: skip
+            queued += records_match(actor=PORTAL, record_ids=ids)
+        self.stdout.write(
+            f"demo portal: {len(chosen):,} self-registrations from {len(DEMO_CAMPAIGNS)} campaigns; {queued:,} "
+            "possible matches wait for staff in the review queue"
         )
 
     def _scenarios(self, actor: Any) -> None:

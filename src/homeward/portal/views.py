@@ -1,0 +1,479 @@
+"""The public self-registration pages, one thing per page, and the registrant's way back.
+
+The answers given so far are kept encrypted in the session (which ends after 15 idle minutes), never in the
+registry, until the check-your-answers page sends them. Nothing here works without the session's draft,
+and no page shows anything of the registry: a registrant sees only their own answers and intentions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_http_methods, require_POST
+
+from homeward.access.gates import public, require_capability
+from homeward.access.roles import Cap
+from homeward.core.crypto import decrypt_value, encrypt_value
+from homeward.core.errors import HomewardError, NotFoundError, ValidationError
+from homeward.core.middleware import client_ip
+from homeward.portal import selectors, services
+from homeward.portal.forms import (
+    RELATION_CHOICES,
+    CampaignForm,
+    ConsentForm,
+    ContactForm,
+    IntentionForm,
+    MemberForm,
+    OriginForm,
+    PersonForm,
+    SignInForm,
+    problem_text,
+)
+
+DRAFT = "portal_draft"
+MINE = "portal_submission"
+RECEIPT = "portal_receipt"
+CAMPAIGN = "portal_campaign"
+STEPS = ("consent", "you", "origin", "family", "contact", "intention", "check")
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The form's data when the page was sent (even with nothing filled in), else None (a fresh form)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _draft(request: HttpRequest) -> dict[str, Any]:
+    token = request.session.get(DRAFT)
+    if not token:
+        return {}
+    try:
+        return dict(json.loads(decrypt_value(token, context="portal.draft")))
+    except (HomewardError, ValueError):
+        return {}
+
+
+def _keep(request: HttpRequest, draft: dict[str, Any]) -> None:
+    request.session[DRAFT] = encrypt_value(json.dumps(draft, ensure_ascii=False), context="portal.draft")
+
+
+def _step_url(name: str) -> str:
+    return reverse(f"portal_{name}")
+
+
+def _needs(draft: dict[str, Any], *keys: str) -> bool:
+    return bool(draft.get("id")) and all(k in draft for k in keys)
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], *, step: str = "") -> HttpResponse:
+    if step:
+        context["step_number"] = STEPS.index(step) + 1
+        context["step_count"] = len(STEPS)
+    return render(request, template, context)
+
+
+def _adults(draft: dict[str, Any]) -> list[int]:
+    today = timezone.localdate()
+    return [n for n, member in enumerate(services.members_of(draft)) if services._adult(member, today)]
+
+
+def _name(member: dict[str, Any]) -> str:
+    return " ".join(p for p in (member.get("given_name"), member.get("patronymic"), member.get("surname")) if p)
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """Who runs the registry, why, what is stored and who sees it: the published information sheet."""
+    code = str(request.GET.get("c") or "")[:64]
+    if code:
+        request.session[CAMPAIGN] = code
+    sheet = selectors.current_sheet(translation.get_language() or settings.LANGUAGE_CODE)
+    if request.method == "POST":
+        if sheet is None:
+            return redirect("portal_start")
+        draft = {"id": secrets.token_urlsafe(18), "sheet": sheet.version, "sheet_language": sheet.language}
+        _keep(request, draft)
+        return redirect("portal_consent")
+    paragraphs = [p for p in sheet.body.split("\n\n") if p.strip()] if sheet else []
+    return render(request, "portal/start.html", {"sheet": sheet, "paragraphs": paragraphs})
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def consent(request: HttpRequest) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft):
+        return redirect("portal_start")
+    chosen = draft.get("consents") or []
+    form = ConsentForm(_posted(request), initial=dict.fromkeys(chosen, True))
+    if request.method == "POST" and form.is_valid():
+        draft["consents"] = form.purposes()
+        _keep(request, draft)
+        return redirect("portal_you")
+    return _page(request, "portal/consent.html", {"form": form, "partner": settings.PORTAL_PARTNER}, step="consent")
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def you(request: HttpRequest) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft, "consents"):
+        return redirect("portal_start")
+    form = PersonForm(_posted(request), initial=draft.get("you") or {})
+    if request.method == "POST":
+        if form.is_bot():
+            request.session.flush()  # a bot filled the hidden field: turned away without a word
+            return redirect("portal_start")
+        if form.is_valid():
+            draft["you"] = {k: form.cleaned_data.get(k, "") for k in services.PERSON_FIELDS}
+            _keep(request, draft)
+            return redirect(_after(draft, "you"))
+    return _page(request, "portal/you.html", {"form": form}, step="you")
+
+
+def _after(draft: dict[str, Any], step: str) -> str:
+    """The next page, or back to the check page when the answers were complete and one was changed."""
+    if draft.get("checking"):
+        return _step_url("check")
+    following = {"you": "origin", "origin": "family", "family": "contact", "contact": "intention"}
+    return _step_url(following[step])
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def origin(request: HttpRequest) -> HttpResponse:
+    from homeward.gazetteer.selectors import settlement_search
+
+    draft = _draft(request)
+    if not _needs(draft, "you"):
+        return redirect("portal_start")
+    given = draft.get("origin") or {}
+    query = str(request.GET.get("q") or request.POST.get("q") or "")[:100].strip()
+    hits = settlement_search(query, limit=12) if query else []
+    choices = selectors.settlement_choices(hits)
+    if given.get("settlement") and given["settlement"] not in dict(choices):
+        choices.insert(0, (given["settlement"], given.get("title", given["settlement"])))
+    form = OriginForm(_posted(request), initial=given, hits=choices)
+    if request.method == "POST" and "search" not in request.POST and form.is_valid():
+        data = form.cleaned_data
+        chosen = str(data.get("settlement") or "")
+        draft["origin"] = {
+            "settlement": chosen, "title": dict(choices).get(chosen, ""),
+            "text": "" if data.get("settlement") else data.get("text", ""), "left": data.get("left", ""),
+            "event": data.get("event", ""), "how": data.get("how", ""),
+            "self_displaced": bool(data.get("self_displaced")),
+        }  # fmt: skip
+        _keep(request, draft)
+        return redirect(_after(draft, "origin"))
+    if request.method == "POST" and "search" in request.POST:
+        form = OriginForm(initial={**given, **{k: request.POST.get(k, "") for k in ("text", "left", "event", "how")}},
+                          hits=choices)  # fmt: skip
+    return _page(request, "portal/origin.html", {"form": form, "query": query, "searched": bool(query)}, step="origin")
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def family(request: HttpRequest) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft, "origin"):
+        return redirect("portal_start")
+    members = list(draft.get("family") or [])
+    if request.method == "POST":
+        if "remove" in request.POST:
+            with contextlib.suppress(ValueError, IndexError):
+                del members[int(request.POST["remove"])]
+            draft["family"] = members
+            draft.get("intentions", {}).clear()  # member numbers moved: intentions are asked again
+            _keep(request, draft)
+            return redirect("portal_family")
+        draft["family"] = members
+        _keep(request, draft)
+        return redirect(_after(draft, "family"))
+    labels = dict(RELATION_CHOICES)
+    shown = [{"number": n, "name": _name(m), "relation": labels.get(m.get("relation"), ""), "born": m.get("birth_date")}
+             for n, m in enumerate(members)]  # fmt: skip
+    return _page(request, "portal/family.html", {"members": shown, "full": len(members) >= services.MAX_FAMILY},
+                 step="family")  # fmt: skip
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def family_add(request: HttpRequest) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft, "origin"):
+        return redirect("portal_start")
+    members = list(draft.get("family") or [])
+    form = MemberForm(_posted(request), initial={"surname": (draft.get("you") or {}).get("surname", "")})
+    if request.method == "POST" and form.is_valid():
+        if len(members) >= services.MAX_FAMILY:
+            form.add_error(None, _("A registration holds at most %(n)s family members.") % {"n": services.MAX_FAMILY})
+        else:
+            member = {k: form.cleaned_data.get(k, "") for k in (*services.PERSON_FIELDS, "relation")}
+            member["displaced"] = bool(form.cleaned_data.get("displaced"))
+            member["deceased"] = bool(form.cleaned_data.get("deceased"))
+            trial = {**draft, "family": [*members, member], "intentions": {}}
+            problems = [p for p in services.check_payload(trial) if p[0] == f"family {len(members) + 1}"]
+            if problems:
+                form.add_problems(problems)
+            else:
+                draft["family"] = [*members, member]
+                _keep(request, draft)
+                return redirect("portal_family")
+    return _page(request, "portal/member.html", {"form": form}, step="family")
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def contact(request: HttpRequest) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft, "origin", "family"):
+        return redirect("portal_start")
+    form = ContactForm(_posted(request), initial=draft.get("contact") or {})
+    if request.method == "POST" and form.is_valid():
+        draft["contact"] = {k: form.cleaned_data.get(k, "") for k in ("country", "city", "phone", "email")}
+        _keep(request, draft)
+        return redirect(_after(draft, "contact"))
+    return _page(request, "portal/contact.html", {"form": form}, step="contact")
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def intention(request: HttpRequest, member: int = -1) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft, "contact"):
+        return redirect("portal_start")
+    adults = _adults(draft)
+    given = draft.setdefault("intentions", {})
+    if member < 0:
+        waiting = [n for n in adults if str(n) not in given]
+        return redirect("portal_intention_of", member=waiting[0]) if waiting else redirect("portal_check")
+    if member not in adults:
+        return redirect("portal_intention")
+    person = services.members_of(draft)[member]
+    form = IntentionForm(_posted(request), initial=given.get(str(member)) or {})
+    if request.method == "POST" and "skip" in request.POST and member != 0:
+        given[str(member)] = {"decision": ""}
+        _keep(request, draft)
+        return redirect("portal_intention")
+    if request.method == "POST" and form.is_valid():
+        given[str(member)] = form.answers()
+        _keep(request, draft)
+        return redirect("portal_check" if draft.get("checking") else "portal_intention")
+    return _page(request, "portal/intention.html",
+                 {"form": form, "member": member, "name": _name(person), "yourself": member == 0},
+                 step="intention")  # fmt: skip
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def check(request: HttpRequest) -> HttpResponse:
+    draft = _draft(request)
+    if not _needs(draft, "contact", "intentions") or "0" not in draft["intentions"]:
+        return redirect("portal_start")
+    draft["checking"] = True
+    _keep(request, draft)
+    if request.method == "POST":
+        sender = services.sender_digest(client_ip(request))
+        if services.sender_over_limit(sender):
+            busy = render(request, "portal/busy.html", status=429)
+            busy["Retry-After"] = "600"
+            return busy
+        payload = {k: draft.get(k) for k in ("sheet", "sheet_language", "consents", "you", "origin", "family",
+                                               "contact", "intentions")}  # fmt: skip
+        try:
+            receipt = services.submission_receive(
+                payload=payload, draft=draft["id"], language=translation.get_language() or settings.LANGUAGE_CODE,
+                sender=sender, campaign_code=request.session.get(CAMPAIGN, ""),
+            )  # fmt: skip
+        except ValidationError as exc:
+            for _where, _field, reason in exc.problems[:5]:
+                messages.error(request, problem_text(reason))
+            return redirect("portal_check")
+        if not receipt.again:
+            shown_once = json.dumps({"reference": receipt.reference, "passphrase": receipt.passphrase})
+            request.session[RECEIPT] = encrypt_value(shown_once, context="portal.receipt")
+        request.session.pop(DRAFT, None)
+        request.session[MINE] = receipt.submission.pk
+        return redirect("portal_done")
+    return _page(request, "portal/check.html", _answers(draft), step="check")
+
+
+def _answers(draft: dict[str, Any]) -> dict[str, Any]:
+    labels = dict(RELATION_CHOICES)
+    members = services.members_of(draft)
+    purposes = dict(selectors.consent_labels())
+    intentions = []
+    for key, given in sorted((draft.get("intentions") or {}).items(), key=lambda kv: int(kv[0])):
+        number = int(key)
+        if number < len(members):
+            intentions.append({"member": number, "name": _name(members[number]), **selectors.intention_shown(given)})
+    return {
+        "consents": [purposes.get(p, p) for p in draft.get("consents") or []],
+        "you": {**dict.fromkeys(services.PERSON_FIELDS, ""), **(draft.get("you") or {})},
+        "origin": {"title": "", "text": "", "left": "", "how": "", **(draft.get("origin") or {})},
+        "event": selectors.event_label((draft.get("origin") or {}).get("event", "")),
+        "family": [
+            {**m, "relation_label": labels.get(m.get("relation"), ""), "name": _name(m)}
+            for m in draft.get("family") or []
+        ],
+        "contact": {**dict.fromkeys(("country", "city", "phone", "email"), ""), **(draft.get("contact") or {})},
+        "intentions": intentions,
+        "sex_labels": {"F": _("female"), "M": _("male"), "X": pgettext("sex", "other"), "": "—"},
+    }
+
+
+@public
+def done(request: HttpRequest) -> HttpResponse:
+    token = request.session.pop(RECEIPT, None)
+    if token is None:
+        return redirect("portal_mine" if request.session.get(MINE) else "portal_start")
+    receipt = json.loads(decrypt_value(token, context="portal.receipt"))
+    return render(request, "portal/done.html", {"receipt": receipt})
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            submission = services.submission_sign_in(
+                reference=form.cleaned_data["reference"], passphrase=form.cleaned_data["passphrase"]
+            )
+        except NotFoundError:
+            form.add_error(None, _("This reference and passphrase do not match. Check both and try again; after "
+                                   "five wrong tries, wait a quarter of an hour."))  # fmt: skip
+        else:
+            request.session.cycle_key()
+            request.session[MINE] = submission.pk
+            return redirect("portal_mine")
+    return render(request, "portal/sign_in.html", {"form": form})
+
+
+def _mine(request: HttpRequest) -> Any:
+    pk = request.session.get(MINE)
+    return selectors.own_submission(pk) if pk else None
+
+
+def _own(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page of the registrant's own submission: to the sign-in page without one in the session."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        submission = _mine(request)
+        if submission is None:
+            return redirect("portal_sign_in")
+        return view(request, submission, *args, **kwargs)
+
+    return guarded
+
+
+@public
+@_own
+def mine(request: HttpRequest, submission: Any) -> HttpResponse:
+    payload = services.payload_of(submission)
+    context = _answers(payload)
+    context.update(submission=submission, history=selectors.own_history(submission, payload),
+                   consents_held=selectors.own_consents(submission))  # fmt: skip
+    return render(request, "portal/mine.html", context)
+
+
+@public
+@require_http_methods(["GET", "POST"])
+@_own
+def mine_intention(request: HttpRequest, submission: Any, member: int) -> HttpResponse:
+    payload = services.payload_of(submission)
+    members = services.members_of(payload)
+    if not 0 <= member < len(members) or not services._adult(members[member], timezone.localdate()):
+        return redirect("portal_mine")
+    form = IntentionForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.portal_intention_change(submission_id=submission.pk, member=member, given=form.answers())
+        except (ValidationError, NotFoundError) as exc:
+            problems = getattr(exc, "problems", None)
+            form.add_error(None, problem_text(problems[0][2]) if problems else str(exc))
+        else:
+            messages.success(request, _("Your answer was saved as a new version."))
+            return redirect("portal_mine")
+    return render(request, "portal/intention.html", {"form": form, "member": member, "name": _name(members[member]),
+                                                     "yourself": member == 0, "changing": True})  # fmt: skip
+
+
+@public
+@require_POST
+@_own
+def mine_withdraw(request: HttpRequest, submission: Any, member: int) -> HttpResponse:
+    try:
+        services.portal_intention_withdraw(submission_id=submission.pk, member=member)
+    except (ValidationError, NotFoundError):
+        messages.error(request, _("There is no answer to withdraw."))
+    else:
+        messages.success(request, _("The answer was withdrawn."))
+    return redirect("portal_mine")
+
+
+@public
+@require_POST
+@_own
+def mine_consent(request: HttpRequest, submission: Any, purpose: str) -> HttpResponse:
+    try:
+        services.portal_consent_withdraw(submission_id=submission.pk, purpose=purpose)
+    except (ValidationError, NotFoundError):
+        messages.error(request, _("Your registration is still being recorded: try again in a few minutes."))
+    else:
+        messages.success(request, _("Your agreement was withdrawn."))
+    return redirect("portal_mine")
+
+
+@public
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    request.session.pop(MINE, None)
+    request.session.pop(DRAFT, None)
+    return redirect("portal_start")
+
+
+# --- staff -----------------------------------------------------------------------------------------------
+
+
+@require_capability(Cap.REGISTRY_VIEW)
+@require_http_methods(["GET", "POST"])
+def staff(request: HttpRequest) -> HttpResponse:
+    """Submissions as they arrive, what each campaign brought, and which sheet version answers were given
+    under."""
+    from homeward.access.gates import user_can
+
+    may_configure = user_can(request.user, Cap.REGISTRY_CONFIGURE)
+    form = CampaignForm(_posted(request)) if may_configure else None
+    if request.method == "POST":
+        if "record" in request.POST and user_can(request.user, Cap.REGISTRY_EDIT):
+            job = services.submissions_record_start(actor=request.user)
+            return redirect("job_detail", job_id=job.pk)
+        if form is not None and form.is_valid():
+            try:
+                services.campaign_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error("code", str(exc))
+            else:
+                messages.success(request, _("The campaign was created."))
+                return redirect("portal_staff")
+    return render(request, "portal/staff.html", {
+        "campaigns": selectors.campaign_counts(), "counts": selectors.submission_counts(),
+        "recent": selectors.recent_submissions(), "form": form, "sheets": selectors.intentions_by_sheet(),
+        "link": request.build_absolute_uri(reverse("portal_start")),
+        "may_record": user_can(request.user, Cap.REGISTRY_EDIT),
+    })  # fmt: skip

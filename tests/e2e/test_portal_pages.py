@@ -1,0 +1,175 @@
+"""The self-registration portal in a real browser, in each language: the whole flow on a phone-sized screen,
+then back with the reference and passphrase to change the answer and withdraw it. Every page passes axe-core
+(WCAG 2.2 AA) and, in Azerbaijani and Russian, shows no sentence of the English pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from homeward.audit.services import system_actor
+from homeward.portal.models import Campaign, Submission
+from homeward.registry.models import ReturnIntention, SourceRecord
+from homeward.registry.services.sheets import information_sheet_publish
+from tests.e2e.conftest import axe_violations
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("portal_home")]
+
+SHEET = {
+    "en": ("About the community registry", "The community organisation keeps this registry to know its members."),
+    "az": ("İcma reyestri haqqında", "İcma təşkilatı bu reyestri öz üzvlərini tanımaq üçün aparır."),
+    "ru": ("О реестре общины", "Общественная организация ведёт этот реестр, чтобы знать своих членов."),
+}
+# What the registrant types: the same in every language, so never counted as English left on a page.
+DATA = ("Aynur", "Hüseynova", "Rauf", "Məmmədov", "Карабулак", "Qarabulaq", "Köln", "DE", "1975", "1972", "1988",
+        "HW-", "First wave", "spring", "Homeward")  # fmt: skip
+
+
+def _lines(page: Any) -> set[str]:
+    text = page.locator("body").inner_text()
+    return {
+        line.strip()
+        for line in text.splitlines()
+        if re.search(r"[A-Za-z]{3}", line) and not any(d in line for d in DATA) and line.strip() not in
+        ("Azərbaycanca", "Русский", "English")
+    }  # fmt: skip
+
+
+class Walk:
+    """One registrant's walk; checks accessibility on every page and, in another language, English left."""
+
+    def __init__(self, page: Any, base: str, language: str, english: dict[str, set[str]]) -> None:
+        self.page, self.base, self.language, self.english = page, base, language, english
+        self.problems: list[str] = []
+
+    def seen(self, key: str) -> None:
+        self.problems += [f"{key}: {v}" for v in axe_violations(self.page)]
+        lines = _lines(self.page)
+        if self.language == "en":
+            self.english[key] = self.english.get(key, set()) | lines
+        else:
+            self.problems += [f"{key}: English left: {line!r}" for line in sorted(lines & self.english.get(key, set()))]
+
+    def go(self) -> tuple[str, str]:
+        page = self.page
+        page.goto(f"{self.base}/portal/?c=spring")
+        page.select_option("#language-select", self.language)
+        page.locator("form.lang button").click()
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == self.language
+        assert SHEET[self.language][1] in page.locator("article").inner_text()
+        self.seen("start")
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/consent/")
+        page.locator("button.primary").click()  # without the registration agreement: told why, next to it
+        assert page.locator(".error-summary").count() == 1
+        self.seen("consent-error")
+        page.locator("#id_registration").check()
+        page.locator("#id_planning").check()
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/you/")
+        self.seen("you")
+        page.locator("#id_given_name").fill("Aynur")
+        page.locator("#id_surname").fill("Hüseynova")
+        page.locator("#id_birth_date").fill("2999")
+        page.locator("button.primary").click()
+        assert page.locator("#id_birth_date-error").count() == 1
+        self.seen("you-error")
+        page.locator("#id_birth_date").fill("1975-03")
+        page.locator("input[name=sex][value=F]").check()
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/origin/")
+        page.locator("#origin-q").fill("Карабулак")
+        page.locator("form.search button").click()
+        page.locator("input[name=settlement][value='hw:test:qarabulaq']").check()
+        page.locator("#id_left").fill("1988")
+        page.locator("#id_self_displaced").check()
+        self.seen("origin")
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/family/")
+        self.seen("family")
+        page.locator("a.button").click()
+        page.wait_for_url("**/portal/family/add/")
+        page.select_option("#id_relation", "spouse")
+        page.locator("#id_given_name").fill("Rauf")
+        page.locator("#id_surname").fill("Məmmədov")
+        page.locator("#id_birth_date").fill("1972")
+        self.seen("member")
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/family/")
+        assert "Rauf" in page.locator("ul.members").inner_text()
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/contact/")
+        self.seen("contact")
+        page.locator("#id_country").fill("DE")
+        page.locator("#id_city").fill("Köln")
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/intention/0/")
+        self.seen("intention-self")
+        page.locator("input[name=decision][value=intends]").check()
+        page.locator("input[name=horizon][value='5_years']").check()
+        page.locator("input[name=together][value=community]").check()
+        page.locator("input[name=conditions][value=security]").check()
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/intention/1/")
+        self.seen("intention-other")
+        page.locator("button[name=skip]").click()
+        page.wait_for_url("**/portal/check/")
+        self.seen("check")
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/done/")
+        self.seen("done")
+        reference = page.locator("#reference").inner_text().strip()
+        passphrase = page.locator("#passphrase").inner_text().strip()
+        return reference, passphrase
+
+    def come_back(self, reference: str, passphrase: str) -> None:
+        page = self.page
+        page.context.clear_cookies()
+        page.goto(f"{self.base}/portal/return/")
+        page.select_option("#language-select", self.language)
+        page.locator("form.lang button").click()
+        page.wait_for_load_state()
+        self.seen("sign-in")
+        page.locator("#id_reference").fill(reference)
+        page.locator("#id_passphrase").fill(passphrase)
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/mine/")
+        self.seen("mine")
+        page.locator("#member-0 a.button").click()
+        page.wait_for_url("**/portal/mine/intention/0/")
+        page.locator("input[name=decision][value=undecided]").check()
+        page.locator("button.primary").click()
+        page.wait_for_url("**/portal/mine/")
+        page.locator("#member-0 form button").click()  # withdraw: one step, no reason asked
+        page.wait_for_url("**/portal/mine/")
+        assert page.locator("#member-0 ol li").count() == 3
+        self.seen("mine-after")
+
+
+def test_the_whole_flow_in_each_language_with_a_way_back(live_server: Any, page: Any) -> None:
+    for language, (title, body) in SHEET.items():
+        information_sheet_publish(actor=system_actor("test"), version="2026-2", language=language, title=title,
+                                  body=body)  # fmt: skip
+    Campaign.objects.create(code="spring", name="Spring letters")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    english: dict[str, set[str]] = {}
+    problems: list[str] = []
+    for language in ("en", "az", "ru"):
+        walk = Walk(page, live_server.url, language, english)
+        reference, passphrase = walk.go()
+        assert Submission.objects.get(reference=reference).state == "received"  # stored; the worker records it
+        call_command("worker", batch=True, interval=0.1, verbosity=0)
+        walk.come_back(reference, passphrase)
+        problems += walk.problems
+        submission = Submission.objects.get(reference=reference)
+        assert (submission.language, submission.state, submission.campaign.code) == (language, "recorded", "spring")
+        record = SourceRecord.objects.get(external_id=f"{reference}-0")
+        decisions = list(ReturnIntention.objects.filter(person=record.person).values_list("decision", flat=True))
+        assert sorted(decisions) == ["intends", "undecided", "withdrawn"]
+        assert not ReturnIntention.objects.filter(person__records__external_id=f"{reference}-1").exists()
+    assert problems == []
+    assert page.csp_violations == []

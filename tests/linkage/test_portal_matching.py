@@ -1,0 +1,65 @@
+"""A portal registration is matched in real time against the linked registry with the last run's model: the
+possible persons go to the review queue for staff to confirm, nothing is merged, and the registrant's own
+pages show nothing of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from homeward.core.models import Job
+from homeward.core.progress import NullProgress
+from homeward.linkage.models import MatchCandidate
+from homeward.portal.jobs import match_job
+from homeward.portal.services import submission_receive, submission_record, submission_sign_in
+from homeward.registry.models import Person, SourceRecord
+
+pytestmark = pytest.mark.usefixtures("linked_registry", "db", "sheets")
+
+
+def _registration(record: SourceRecord, draft: str) -> dict[str, Any]:
+    return {
+        "sheet": "2026-1", "consents": ["registration"],
+        "you": {"given_name": record.given_name, "surname": record.surname, "patronymic": record.patronymic,
+                "sex": record.sex, "birth_date": str(record.birth_date), "birth_place": ""},
+        "origin": {"settlement": record.origin_settlement.gid}, "family": [], "contact": {},
+        "intentions": {"0": {"decision": "undecided"}},
+    }  # fmt: skip
+
+
+def test_a_registration_is_matched_and_waits_for_staff_never_merged() -> None:
+    record = (
+        SourceRecord.objects.filter(origin_settlement__isnull=False, birth_date__isnull=False, superseded=False)
+        .exclude(given_name="").exclude(surname="").exclude(sex="").order_by("id").first()
+    )  # fmt: skip
+    persons_before = Person.objects.filter(merged_into__isnull=True).count()
+    receipt = submission_receive(payload=_registration(record, "m1"), draft="m1", language="az")
+    submission_record(submission_id=receipt.submission.pk)
+    job = Job.objects.get(kind="portal.match")
+    # The job's handler, as the worker calls it (the worker itself reopens connections, which a test in a
+    # transaction cannot).
+    outcome = match_job(job, NullProgress())
+    assert outcome["records"] == 1
+    assert outcome["queued"] >= 1
+    mine = SourceRecord.objects.get(external_id=f"{receipt.reference}-0")
+    waiting = MatchCandidate.objects.filter(state="pending").filter(record_a=mine) | MatchCandidate.objects.filter(
+        state="pending", record_b=mine
+    )
+    others = {c.record_b_id if c.record_a_id == mine.pk else c.record_a_id for c in waiting}
+    assert record.pk in others
+    assert all(c.probability >= 0.5 and c.evidence for c in waiting)
+    # Nothing merged: the registrant's record is its own person until staff confirm.
+    assert Person.objects.filter(merged_into__isnull=True).count() == persons_before + 1
+    assert mine.person_id != record.person_id
+    # The registrant's own page tells nothing of the match.
+    client = Client()
+    signed = submission_sign_in(reference=receipt.reference, passphrase=receipt.passphrase)
+    session = client.session
+    session["portal_submission"] = signed.pk
+    session.save()
+    page = client.get("/portal/mine/").content.decode()
+    assert record.given_name in page
+    for word in ("match", "already in the registry", "same person", "review"):
+        assert word not in page.lower()

@@ -1,0 +1,213 @@
+"""The public registration flow through real pages: a submission is stored before anything else, becomes
+source records of the self-registration source with consents and intentions, and its registrant comes back
+with the reference and passphrase to change and withdraw their answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from homeward.audit.models import AuditEvent
+from homeward.core.models import Job
+from homeward.core.progress import NullProgress
+from homeward.gazetteer.models import Settlement
+from homeward.portal.jobs import record_job
+from homeward.portal.models import Campaign, Submission, SubmissionIntention
+from homeward.registry.models import Consent, Kinship, ReturnIntention, SourceRecord
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sheets")]
+
+
+def work() -> None:
+    """What the worker does with the queued recording job (its handler, in this test's transaction)."""
+    for job in Job.objects.filter(kind="portal.record", state="queued"):
+        record_job(job, NullProgress())
+
+
+def _post(client: Client, url: str, data: dict[str, Any], *, to: str | None = None) -> Any:
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    if to is not None:
+        assert response["Location"] == to, response["Location"]
+    return response
+
+
+def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
+    client.get("/portal/" + (f"?c={campaign}" if campaign else ""))
+    _post(client, "/portal/", {}, to="/portal/consent/")
+    _post(client, "/portal/consent/", {"registration": "on", "planning": "on"}, to="/portal/you/")
+    _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "patronymic": "Əli qızı", "sex": "F",
+                                   "birth_date": "1975-03", "birth_place": "Bakı"}, to="/portal/origin/")  # fmt: skip
+    found = client.get("/portal/origin/", {"q": "Карабулак"})
+    assert "hw:test:qarabulaq" in found.content.decode()
+    _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq", "left": "1988",
+                                      "event": "wave-1"}, to="/portal/family/")  # fmt: skip
+    if family:
+        _post(client, "/portal/family/add/", {"relation": "father", "given_name": "Əli", "surname": "Hüseynov",
+                                              "sex": "M", "birth_date": "1948", "displaced": "on",
+                                              "deceased": "on"}, to="/portal/family/")  # fmt: skip
+        _post(client, "/portal/family/add/", {"relation": "child", "given_name": "Leyla", "surname": "Məmmədova",
+                                              "sex": "F", "birth_date": "2012"}, to="/portal/family/")  # fmt: skip
+        _post(client, "/portal/family/add/", {"relation": "spouse", "given_name": "Rauf", "surname": "Məmmədov",
+                                              "sex": "M", "birth_date": "1972"}, to="/portal/family/")  # fmt: skip
+    _post(client, "/portal/family/", {"continue": "1"}, to="/portal/contact/")
+    _post(client, "/portal/contact/", {"country": "de", "city": "Köln"}, to="/portal/intention/")
+    client.get("/portal/intention/")
+    _post(client, "/portal/intention/0/", {"decision": "intends", "horizon": "5_years", "together": "community",
+                                           "conditions": ["security", "housing"], "needs": ["schooling"]})  # fmt: skip
+    if family:
+        # The father has died and the child is a minor: only the spouse is asked about, and may be skipped.
+        _post(client, "/portal/intention/3/", {"skip": "1"}, to="/portal/intention/")
+    assert client.get("/portal/intention/")["Location"] == "/portal/check/"
+    page = client.get("/portal/check/").content.decode()
+    assert "Hüseynova" in page
+    assert "Qarabulaq" in page
+    return client
+
+
+def test_a_family_registers_and_becomes_records_consents_and_an_intention(portal_home: Settlement) -> None:
+    Campaign.objects.create(code="spring", name="Spring letters")
+    client = walk(Client(), campaign="spring")
+    _post(client, "/portal/check/", {}, to="/portal/done/")
+    assert Submission.objects.get().state == "received"  # stored; recorded by the worker
+    assert SourceRecord.objects.count() == 0
+    assert Job.objects.filter(kind="portal.record", state="queued").count() == 1
+    work()
+    page = client.get("/portal/done/").content.decode()
+    reference = re.search(r'id="reference">([^<]+)<', page).group(1)
+    passphrase = re.search(r'id="passphrase">([^<]+)<', page).group(1)
+    submission = Submission.objects.get()
+    assert (submission.reference, submission.state, submission.members) == (reference, "recorded", 4)
+    assert submission.campaign.code == "spring"
+    assert passphrase.replace("-", "") not in submission.secret
+    assert len(passphrase) == 19
+    with connection.cursor() as cursor:  # stored encrypted: the table never holds the answers in clear
+        cursor.execute("SELECT payload FROM portal_submission")
+        stored = cursor.fetchone()[0]
+    assert "Hüseynova" not in stored
+    assert "Aynur" not in stored
+    records = {r.external_id: r for r in SourceRecord.objects.filter(source__code="portal")}
+    assert sorted(records) == [f"{reference}-{n}" for n in range(4)]
+    me, father = records[f"{reference}-0"], records[f"{reference}-1"]
+    assert (me.surname, me.origin_settlement_id, me.current_country, str(me.birth_date)) == (
+        "Hüseynova",
+        portal_home.pk,
+        "DE",
+        "1975-03",
+    )
+    assert str(father.displacement_date) == "1988"
+    assert father.death_date is None
+    assert Kinship.objects.filter(parent=father.person, child=me.person).exists()
+    assert Kinship.objects.filter(parent=me.person, child=records[f"{reference}-2"].person).exists()
+    assert sorted(Consent.objects.filter(person=me.person).values_list("purpose", "channel", "sheet_version")) == [
+        ("planning", "portal", "2026-1"),
+        ("registration", "portal", "2026-1"),
+    ]
+    intention = ReturnIntention.objects.get(person=me.person)
+    assert (intention.decision, intention.channel, intention.recorded_by_id, intention.conditions) == (
+        "intends",
+        "portal",
+        None,
+        ["security", "housing"],
+    )
+    assert not ReturnIntention.objects.filter(person=records[f"{reference}-3"].person).exists()  # skipped
+    assert Job.objects.filter(kind="portal.match").count() == 1
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="portal.").order_by("id").values_list("action", flat=True)
+    )
+    assert actions[:2] == ["portal.submission.received", "portal.submission.recorded"]
+
+    # Back with the reference and passphrase: change the answer, then withdraw it in one step.
+    back = Client()
+    wrong = back.post("/portal/return/", {"reference": reference, "passphrase": "AAAA-AAAA-AAAA-AAAA"})
+    assert wrong.status_code == 200
+    assert "do not match" in wrong.content.decode()
+    _post(back, "/portal/return/", {"reference": reference.lower(), "passphrase": passphrase.replace("-", " ")},
+          to="/portal/mine/")  # fmt: skip
+    mine = back.get("/portal/mine/").content.decode()
+    assert "Hüseynova" in mine
+    assert "intends to return" in mine
+    _post(back, "/portal/mine/intention/0/", {"decision": "undecided"}, to="/portal/mine/")
+    _post(back, "/portal/mine/intention/0/withdraw/", {}, to="/portal/mine/")
+    versions = list(
+        ReturnIntention.objects.filter(person=me.person).order_by("version").values_list("decision", flat=True)
+    )
+    assert versions == ["intends", "undecided", "withdrawn"]
+    assert SubmissionIntention.objects.filter(submission=submission).count() == 3
+    _post(back, "/portal/mine/consent/planning/withdraw/", {}, to="/portal/mine/")
+    assert Consent.objects.get(person=me.person, purpose="planning").withdrawn_at is not None
+    assert "withdrawn" in back.get("/portal/mine/").content.decode()
+
+
+def test_the_same_page_sent_twice_makes_one_submission(portal_home: Settlement) -> None:
+    client = walk(Client(), family=False)
+    draft_page = client.post("/portal/check/", {})
+    assert draft_page.status_code == 302
+    # The browser sends the check page again (back button, double tap): the draft is gone, nothing new.
+    work()
+    again = client.post("/portal/check/", {})
+    assert again.status_code == 302
+    assert again["Location"] == "/portal/"
+    assert Submission.objects.count() == 1
+    assert SourceRecord.objects.count() == 1
+
+
+def test_bad_answers_are_named_next_to_the_field_and_nothing_is_stored(portal_home: Settlement) -> None:
+    client = Client()
+    client.get("/portal/")
+    _post(client, "/portal/", {})
+    refused = client.post("/portal/consent/", {})  # nothing ticked: told why, next to the agreement
+    assert refused.status_code == 200
+    assert "Without this agreement we cannot register you" in refused.content.decode()
+    _post(client, "/portal/consent/", {"registration": "on"})
+    cases = [
+        ({"given_name": "=cmd|' /C calc'!A0", "surname": "X"}, "cannot start with"),
+        ({"given_name": "A" * 10_000, "surname": "X"}, "Ensure this value has at most 200 characters"),
+        ({"given_name": "Aynur", "surname": "X", "birth_date": "2999"}, "in the future"),
+        ({"given_name": "Aynur", "surname": "X", "birth_date": "12/03/1970"}, "Write a year"),
+        ({"given_name": "", "surname": "X"}, "This field is required"),
+        ({"given_name": "A\u0439\u043d\u0443\u0440", "surname": "X"}, "mixes letters of two alphabets"),
+        ({"given_name": "Aynur \U0001f600", "surname": "X"}, "Write only letters"),
+    ]
+    for data, message in cases:
+        page = client.post("/portal/you/", data)
+        assert page.status_code == 200, data
+        assert message in page.content.decode(), (data, message)
+    _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "X", "birth_date": "1980"})
+    _post(client, "/portal/origin/", {"text": "Somewhere not listed, upper valley"})
+    older = client.post("/portal/family/add/", {"relation": "child", "given_name": "C", "birth_date": "1970"})
+    assert "A child must be born after you" in older.content.decode()
+    parent = client.post("/portal/family/add/", {"relation": "mother", "given_name": "M", "birth_date": "1990"})
+    assert "A parent or grandparent must be born before you" in parent.content.decode()
+    assert Submission.objects.count() == 0
+    assert SourceRecord.objects.count() == 0
+
+
+def test_a_bot_filling_the_hidden_field_is_turned_away_quietly(portal_home: Settlement) -> None:
+    client = Client()
+    client.get("/portal/")
+    _post(client, "/portal/", {})
+    _post(client, "/portal/consent/", {"registration": "on"})
+    response = client.post("/portal/you/", {"given_name": "Bot", "surname": "Bot", "website": "http://spam"})
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/"
+    assert client.get("/portal/origin/")["Location"] == "/portal/"  # the draft is gone
+    assert Submission.objects.count() == 0
+
+
+def test_over_the_rate_limit_a_friendly_page_asks_to_come_back(portal_home: Settlement, settings: Any) -> None:
+    settings.PORTAL_SENDER_PER_HOUR = 1
+    walk(Client(), family=False).post("/portal/check/", {})
+    client = walk(Client(), family=False)
+    response = client.post("/portal/check/", {})
+    assert response.status_code == 429
+    assert response["Retry-After"] == "600"
+    assert "try again" in response.content.decode().lower()
+    assert Submission.objects.count() == 1
+    settings.PORTAL_SENDER_PER_HOUR = 20
+    assert client.post("/portal/check/", {}).status_code == 302  # the answers were kept: sent once it is quiet
+    assert Submission.objects.count() == 2
