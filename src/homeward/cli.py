@@ -58,6 +58,11 @@ Planning scenarios (in the database; the same pages under /planning/):
   planning import FILE | solve ID [--time-limit S] | export ID --out DIR | list
   planning copy ID | change ID gate|housing|seats|budget --target T --value V | compare A B   what-if
 
+Self-registration portal (the pages under /portal/):
+  portal record      record the stored registrations that wait (the worker does this on its own)
+  portal campaign CODE NAME   start an information campaign; its link is /portal/?c=CODE
+  portal list        registrations by state, and what each campaign brought
+
 Jobs:
   jobs list          the latest background jobs
   jobs watch ID      follow one job's progress with a progress bar

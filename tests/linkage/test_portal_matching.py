@@ -35,7 +35,7 @@ def test_a_registration_is_matched_and_waits_for_staff_never_merged() -> None:
         .exclude(given_name="").exclude(surname="").exclude(sex="").order_by("id").first()
     )  # fmt: skip
     persons_before = Person.objects.filter(merged_into__isnull=True).count()
-    receipt = submission_receive(payload=_registration(record, "m1"), draft="m1", language="az")
+    receipt = submission_receive(payload=_registration(record, "m1"), draft="matching-test-draft-1", language="az")
     submission_record(submission_id=receipt.submission.pk)
     job = Job.objects.get(kind="portal.match")
     # The job's handler, as the worker calls it (the worker itself reopens connections, which a test in a

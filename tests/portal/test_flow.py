@@ -37,8 +37,9 @@ def _post(client: Client, url: str, data: dict[str, Any], *, to: str | None = No
 
 
 def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
-    client.get("/portal/" + (f"?c={campaign}" if campaign else ""))
-    _post(client, "/portal/", {}, to="/portal/consent/")
+    start = client.get("/portal/" + (f"?c={campaign}" if campaign else "")).content.decode()
+    assert (f'name="c" value="{campaign}"' in start) == bool(campaign)  # the campaign goes on with the form
+    _post(client, "/portal/", {"c": campaign} if campaign else {}, to="/portal/consent/")
     _post(client, "/portal/consent/", {"registration": "on", "planning": "on"}, to="/portal/you/")
     _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "patronymic": "Əli qızı", "sex": "F",
                                    "birth_date": "1975-03", "birth_place": "Bakı"}, to="/portal/origin/")  # fmt: skip
@@ -55,13 +56,13 @@ def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
         _post(client, "/portal/family/add/", {"relation": "spouse", "given_name": "Rauf", "surname": "Məmmədov",
                                               "sex": "M", "birth_date": "1972"}, to="/portal/family/")  # fmt: skip
     _post(client, "/portal/family/", {"continue": "1"}, to="/portal/contact/")
-    _post(client, "/portal/contact/", {"country": "de", "city": "Köln"}, to="/portal/intention/")
-    client.get("/portal/intention/")
-    _post(client, "/portal/intention/0/", {"decision": "intends", "horizon": "5_years", "together": "community",
-                                           "conditions": ["security", "housing"], "needs": ["schooling"]})  # fmt: skip
+    _post(client, "/portal/contact/", {"country": "de", "city": "Köln"}, to="/portal/intention/0/")
+    answer = {"decision": "intends", "horizon": "5_years", "together": "community",
+              "conditions": ["security", "housing"], "needs": ["schooling"]}  # fmt: skip
+    # The father has died and the child is a minor: only the spouse is asked about next, and may be skipped.
+    _post(client, "/portal/intention/0/", answer, to="/portal/intention/3/" if family else "/portal/check/")
     if family:
-        # The father has died and the child is a minor: only the spouse is asked about, and may be skipped.
-        _post(client, "/portal/intention/3/", {"skip": "1"}, to="/portal/intention/")
+        _post(client, "/portal/intention/3/", {"skip": "1"}, to="/portal/check/")
     assert client.get("/portal/intention/")["Location"] == "/portal/check/"
     page = client.get("/portal/check/").content.decode()
     assert "Hüseynova" in page
@@ -143,16 +144,24 @@ def test_a_family_registers_and_becomes_records_consents_and_an_intention(portal
     assert "withdrawn" in back.get("/portal/mine/").content.decode()
 
 
-def test_the_same_page_sent_twice_makes_one_submission(portal_home: Settlement) -> None:
+def test_the_same_page_sent_twice_makes_one_submission_with_the_same_passphrase(portal_home: Settlement) -> None:
     client = walk(Client(), family=False)
-    draft_page = client.post("/portal/check/", {})
-    assert draft_page.status_code == 302
-    # The browser sends the check page again (back button, double tap): the draft is gone, nothing new.
-    work()
-    again = client.post("/portal/check/", {})
-    assert again.status_code == 302
-    assert again["Location"] == "/portal/"
+    draft = client.cookies["homeward_portal"].value
+    assert "Aynur" not in draft  # the answers so far are encrypted on the device
+    _post(client, "/portal/check/", {}, to="/portal/done/")
+    first = client.get("/portal/done/").content.decode()
+    # A double tap: the browser sends the check page again with the same draft.
+    replay = Client()
+    replay.cookies["homeward_portal"] = draft
+    _post(replay, "/portal/check/", {}, to="/portal/done/")
+    second = replay.get("/portal/done/").content.decode()
+    shown = [re.search(r'id="passphrase">([^<]+)<', page).group(1) for page in (first, second)]
+    assert shown[0] == shown[1]
     assert Submission.objects.count() == 1
+    # Once shown, the reference page does not show it again, and the check page starts afresh.
+    assert client.get("/portal/done/")["Location"] == "/portal/"
+    assert client.post("/portal/check/", {})["Location"] == "/portal/"
+    work()
     assert SourceRecord.objects.count() == 1
 
 

@@ -3,9 +3,11 @@ version, and recording the waiting submissions again as a background job."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from homeward.access.roles import Role
@@ -71,3 +73,19 @@ def test_a_settlement_not_listed_is_kept_in_the_familys_words_for_staff() -> Non
     work()
     record = SourceRecord.objects.get(source__code="portal")
     assert (record.origin_settlement_id, record.origin_text) == (None, "Yuxarı Çay, by the river, upper valley")
+
+
+def test_the_command_line_starts_a_campaign_records_waiting_registrations_and_counts() -> None:
+    out = io.StringIO()
+    call_command("portal", "campaign", "letters", "Letters to members", stdout=out)
+    assert "/portal/?c=letters" in out.getvalue()
+    with pytest.raises(CommandError, match="already used"):
+        call_command("portal", "campaign", "letters", "Again", stdout=io.StringIO())
+    walk(Client(), campaign="letters", family=False).post("/portal/check/", {})
+    out = io.StringIO()
+    call_command("portal", "record", stdout=out)
+    assert "1 registrations recorded, 0 could not be" in out.getvalue()
+    out = io.StringIO()
+    call_command("portal", "list", stdout=out)
+    assert "registrations: 1 recorded, 0 waiting" in out.getvalue()
+    assert "letters" in out.getvalue()

@@ -78,6 +78,18 @@ def _group(alphabet: str, groups: int) -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(groups))
 
 
+def passphrase_of(draft: str) -> str:
+    """The passphrase of the submission made from this draft: drawn from the draft's secret token with the
+    server's key, so that the same page sent twice (a double tap) shows the same passphrase, and nothing
+    that could give it back is stored."""
+    number = int(blind_index(draft, context="portal.passphrase.draw"), 16)
+    chars = []
+    for _ in range(16):
+        number, digit = divmod(number, len(ALPHABET))
+        chars.append(ALPHABET[digit])
+    return "-".join("".join(chars[i : i + 4]) for i in range(0, 16, 4))
+
+
 def normal_passphrase(text: str) -> str:
     return "".join(ch for ch in str(text or "").upper() if ch.isalnum())
 
@@ -250,13 +262,13 @@ def submission_receive(
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     draft = str(draft or "")[:64]
-    if not draft:
+    if len(draft) < 16:
         raise field_problem("draft", "", "a submission carries its draft's token")
     existing = Submission.objects.filter(draft=draft).first()
     if existing is not None:
-        return Receipt(reference=existing.reference, passphrase="", submission=existing, again=True)
+        return Receipt(reference=existing.reference, passphrase=passphrase_of(draft), submission=existing, again=True)
     campaign = Campaign.objects.filter(code=str(campaign_code or "")[:64]).first() if campaign_code else None
-    passphrase = _group(ALPHABET, 4)
+    passphrase = passphrase_of(draft)
     family = payload.get("family") or []
     for _attempt in range(5):
         reference = "HW-" + _group(REFERENCE_ALPHABET, 2)
@@ -278,7 +290,9 @@ def submission_receive(
         except IntegrityError:
             existing = Submission.objects.filter(draft=draft).first()
             if existing is not None:  # the same page sent twice at the same moment
-                return Receipt(reference=existing.reference, passphrase="", submission=existing, again=True)
+                return Receipt(
+                    reference=existing.reference, passphrase=passphrase_of(draft), submission=existing, again=True
+                )
     raise ValidationError("no free reference number could be drawn; try again")  # 31^8 numbers: never in practice
 
 

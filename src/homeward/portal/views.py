@@ -7,9 +7,12 @@ and no page shows anything of the registry: a registrant sees only their own ans
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import secrets
+import time
+import zlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -42,11 +45,13 @@ from homeward.portal.forms import (
     SignInForm,
     problem_text,
 )
+from homeward.portal.services import normal_reference
 
 DRAFT = "portal_draft"
+DRAFT_COOKIE = "homeward_portal"
+DRAFT_HOURS = 2
+MAX_COOKIE = 3800  # bytes: browsers keep cookies of up to 4,096
 MINE = "portal_submission"
-RECEIPT = "portal_receipt"
-CAMPAIGN = "portal_campaign"
 STEPS = ("consent", "you", "origin", "family", "contact", "intention", "check")
 
 
@@ -56,17 +61,55 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def _draft(request: HttpRequest) -> dict[str, Any]:
-    token = request.session.get(DRAFT)
-    if not token:
-        return {}
-    try:
-        return dict(json.loads(decrypt_value(token, context="portal.draft")))
-    except (HomewardError, ValueError):
-        return {}
+    """The answers given so far: in an encrypted cookie of this browser (in the session when too large for one),
+    never in the registry before they are sent; gone after DRAFT_HOURS."""
+    if hasattr(request, "portal_draft"):
+        return dict(request.portal_draft)  # type: ignore[attr-defined]
+    token = request.COOKIES.get(DRAFT_COOKIE) or request.session.get(DRAFT)
+    draft: dict[str, Any] = {}
+    if token:
+        try:
+            draft = dict(json.loads(zlib.decompress(base64.b64decode(decrypt_value(token, context="portal.draft")))))
+        except (HomewardError, ValueError, zlib.error):
+            draft = {}
+        if float(draft.get("until", 0)) < time.time():
+            draft = {}
+    request.portal_draft = draft  # type: ignore[attr-defined]
+    return dict(draft)
 
 
 def _keep(request: HttpRequest, draft: dict[str, Any]) -> None:
-    request.session[DRAFT] = encrypt_value(json.dumps(draft, ensure_ascii=False), context="portal.draft")
+    """Keep the draft: ``drafting`` writes it to the response."""
+    request.portal_draft = {**draft, "until": time.time() + DRAFT_HOURS * 3600} if draft else {}  # type: ignore[attr-defined]
+    request.portal_draft_changed = True  # type: ignore[attr-defined]
+
+
+def drafting(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Write the draft a page changed into its cookie (or the session, when larger than a cookie may be)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if getattr(request, "portal_draft_changed", False):
+            draft = request.portal_draft  # type: ignore[attr-defined]
+            token = ""
+            if draft:
+                packed = base64.b64encode(zlib.compress(json.dumps(draft, ensure_ascii=False).encode(), 6)).decode()
+                token = encrypt_value(packed, context="portal.draft")
+            if token and len(token) <= MAX_COOKIE:
+                response.set_cookie(DRAFT_COOKIE, token, path="/portal/", secure=settings.SESSION_COOKIE_SECURE,
+                                    httponly=True, samesite="Lax")  # fmt: skip
+                if DRAFT in request.session:
+                    del request.session[DRAFT]
+            else:
+                response.delete_cookie(DRAFT_COOKIE, path="/portal/", samesite="Lax")
+                if token:
+                    request.session[DRAFT] = token
+                elif DRAFT in request.session:
+                    del request.session[DRAFT]
+        return response
+
+    return wrapped
 
 
 def _step_url(name: str) -> str:
@@ -95,24 +138,25 @@ def _name(member: dict[str, Any]) -> str:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def start(request: HttpRequest) -> HttpResponse:
     """Who runs the registry, why, what is stored and who sees it: the published information sheet."""
-    code = str(request.GET.get("c") or "")[:64]
-    if code:
-        request.session[CAMPAIGN] = code
+    code = str(request.GET.get("c") or request.POST.get("c") or "")[:64]
     sheet = selectors.current_sheet(translation.get_language() or settings.LANGUAGE_CODE)
     if request.method == "POST":
         if sheet is None:
             return redirect("portal_start")
-        draft = {"id": secrets.token_urlsafe(18), "sheet": sheet.version, "sheet_language": sheet.language}
+        draft = {"id": secrets.token_urlsafe(18), "sheet": sheet.version, "sheet_language": sheet.language,
+                 "campaign": code}  # fmt: skip
         _keep(request, draft)
         return redirect("portal_consent")
     paragraphs = [p for p in sheet.body.split("\n\n") if p.strip()] if sheet else []
-    return render(request, "portal/start.html", {"sheet": sheet, "paragraphs": paragraphs})
+    return render(request, "portal/start.html", {"sheet": sheet, "paragraphs": paragraphs, "campaign": code})
 
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def consent(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft):
@@ -128,6 +172,7 @@ def consent(request: HttpRequest) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def you(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft, "consents"):
@@ -135,7 +180,7 @@ def you(request: HttpRequest) -> HttpResponse:
     form = PersonForm(_posted(request), initial=draft.get("you") or {})
     if request.method == "POST":
         if form.is_bot():
-            request.session.flush()  # a bot filled the hidden field: turned away without a word
+            _keep(request, {})  # a bot filled the hidden field: turned away without a word
             return redirect("portal_start")
         if form.is_valid():
             draft["you"] = {k: form.cleaned_data.get(k, "") for k in services.PERSON_FIELDS}
@@ -148,12 +193,15 @@ def _after(draft: dict[str, Any], step: str) -> str:
     """The next page, or back to the check page when the answers were complete and one was changed."""
     if draft.get("checking"):
         return _step_url("check")
-    following = {"you": "origin", "origin": "family", "family": "contact", "contact": "intention"}
+    if step == "contact":
+        return reverse("portal_intention_of", args=[0])
+    following = {"you": "origin", "origin": "family", "family": "contact"}
     return _step_url(following[step])
 
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def origin(request: HttpRequest) -> HttpResponse:
     from homeward.gazetteer.selectors import settlement_search
 
@@ -186,6 +234,7 @@ def origin(request: HttpRequest) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def family(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft, "origin"):
@@ -211,6 +260,7 @@ def family(request: HttpRequest) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def family_add(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft, "origin"):
@@ -237,6 +287,7 @@ def family_add(request: HttpRequest) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def contact(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft, "origin", "family"):
@@ -251,27 +302,32 @@ def contact(request: HttpRequest) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def intention(request: HttpRequest, member: int = -1) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft, "contact"):
         return redirect("portal_start")
     adults = _adults(draft)
     given = draft.setdefault("intentions", {})
-    if member < 0:
+
+    def onwards() -> HttpResponse:
         waiting = [n for n in adults if str(n) not in given]
-        return redirect("portal_intention_of", member=waiting[0]) if waiting else redirect("portal_check")
-    if member not in adults:
-        return redirect("portal_intention")
+        if waiting and not draft.get("checking"):
+            return redirect("portal_intention_of", member=waiting[0])
+        return redirect("portal_check")
+
+    if member < 0 or member not in adults:
+        return onwards()
     person = services.members_of(draft)[member]
     form = IntentionForm(_posted(request), initial=given.get(str(member)) or {})
     if request.method == "POST" and "skip" in request.POST and member != 0:
         given[str(member)] = {"decision": ""}
         _keep(request, draft)
-        return redirect("portal_intention")
+        return onwards()
     if request.method == "POST" and form.is_valid():
         given[str(member)] = form.answers()
         _keep(request, draft)
-        return redirect("portal_check" if draft.get("checking") else "portal_intention")
+        return onwards()
     return _page(request, "portal/intention.html",
                  {"form": form, "member": member, "name": _name(person), "yourself": member == 0},
                  step="intention")  # fmt: skip
@@ -279,6 +335,7 @@ def intention(request: HttpRequest, member: int = -1) -> HttpResponse:
 
 @public
 @require_http_methods(["GET", "POST"])
+@drafting
 def check(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if not _needs(draft, "contact", "intentions") or "0" not in draft["intentions"]:
@@ -296,17 +353,14 @@ def check(request: HttpRequest) -> HttpResponse:
         try:
             receipt = services.submission_receive(
                 payload=payload, draft=draft["id"], language=translation.get_language() or settings.LANGUAGE_CODE,
-                sender=sender, campaign_code=request.session.get(CAMPAIGN, ""),
+                sender=sender, campaign_code=str(draft.get("campaign") or ""),
             )  # fmt: skip
         except ValidationError as exc:
             for _where, _field, reason in exc.problems[:5]:
                 messages.error(request, problem_text(reason))
             return redirect("portal_check")
-        if not receipt.again:
-            shown_once = json.dumps({"reference": receipt.reference, "passphrase": receipt.passphrase})
-            request.session[RECEIPT] = encrypt_value(shown_once, context="portal.receipt")
-        request.session.pop(DRAFT, None)
-        request.session[MINE] = receipt.submission.pk
+        # The reference and passphrase wait, encrypted, in the same cookie, for the next page to show them once.
+        _keep(request, {"receipt": {"reference": receipt.reference, "passphrase": receipt.passphrase}})
         return redirect("portal_done")
     return _page(request, "portal/check.html", _answers(draft), step="check")
 
@@ -336,18 +390,19 @@ def _answers(draft: dict[str, Any]) -> dict[str, Any]:
 
 
 @public
+@drafting
 def done(request: HttpRequest) -> HttpResponse:
-    token = request.session.pop(RECEIPT, None)
-    if token is None:
-        return redirect("portal_mine" if request.session.get(MINE) else "portal_start")
-    receipt = json.loads(decrypt_value(token, context="portal.receipt"))
+    receipt = _draft(request).get("receipt")
+    if not receipt:
+        return redirect("portal_start")
+    _keep(request, {})  # shown once
     return render(request, "portal/done.html", {"receipt": receipt})
 
 
 @public
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    form = SignInForm(_posted(request))
+    form = SignInForm(_posted(request), initial={"reference": normal_reference(request.GET.get("ref", ""))})
     if request.method == "POST" and form.is_valid():
         try:
             submission = services.submission_sign_in(
@@ -441,9 +496,10 @@ def mine_consent(request: HttpRequest, submission: Any, purpose: str) -> HttpRes
 
 @public
 @require_POST
+@drafting
 def sign_out(request: HttpRequest) -> HttpResponse:
     request.session.pop(MINE, None)
-    request.session.pop(DRAFT, None)
+    _keep(request, {})
     return redirect("portal_start")
 
 

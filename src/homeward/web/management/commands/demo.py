@@ -334,8 +334,8 @@ class Command(BaseCommand):
                 }},
             }  # fmt: skip
             receipt = submission_receive(
-                payload=payload, draft=f"demo-{number}", language=rng.choice(["az", "ru", "en"]),
-                campaign_code=rng.choice([c for c, _ in DEMO_CAMPAIGNS] + [""]),
+                payload=payload, draft=f"demo-{number}-{rng.getrandbits(96):024x}",
+                language=rng.choice(["az", "ru", "en"]), campaign_code=rng.choice([c for c, _ in DEMO_CAMPAIGNS] + [""]),
             )  # fmt: skip
             references.append(receipt.reference)
             bar.advance(1)
