@@ -335,7 +335,8 @@ class Command(BaseCommand):
             }  # fmt: skip
             receipt = submission_receive(
                 payload=payload, draft=f"demo-{number}-{rng.getrandbits(96):024x}",
-                language=rng.choice(["az", "ru", "en"]), campaign_code=rng.choice([c for c, _ in DEMO_CAMPAIGNS] + [""]),
+                language=rng.choice(["az", "ru", "en"]),
+                campaign_code=rng.choice([c for c, _ in DEMO_CAMPAIGNS] + [""]),
             )  # fmt: skip
             references.append(receipt.reference)
             bar.advance(1)
