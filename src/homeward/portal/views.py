@@ -64,7 +64,7 @@ def _draft(request: HttpRequest) -> dict[str, Any]:
     """The answers given so far: in an encrypted cookie of this browser (in the session when too large for one),
     never in the registry before they are sent; gone after DRAFT_HOURS."""
     if hasattr(request, "portal_draft"):
-        return dict(request.portal_draft)  # type: ignore[attr-defined]
+        return dict(request.portal_draft)
     token = request.COOKIES.get(DRAFT_COOKIE) or request.session.get(DRAFT)
     draft: dict[str, Any] = {}
     if token:
