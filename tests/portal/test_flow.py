@@ -67,6 +67,15 @@ def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
     page = client.get("/portal/check/").content.decode()
     assert "Hüseynova" in page
     assert "Qarabulaq" in page
+    # "Change" from the check page shows the answers as given, ready to change.
+    again = client.get("/portal/intention/0/").content.decode()
+    for name, value in (("decision", "intends"), ("horizon", "5_years"), ("conditions", "security"),
+                        ("conditions", "housing"), ("needs", "schooling")):  # fmt: skip
+        assert re.search(f'name="{name}" value="{value}" id="[^"]+" checked', again), (name, value)
+    assert not re.search('name="conditions" value="services" id="[^"]+" checked', again)
+    you = client.get("/portal/you/").content.decode()
+    assert 'value="Hüseynova"' in you
+    assert 'autocomplete="family-name"' in you
     return client
 
 

@@ -94,8 +94,13 @@ class PersonForm(PortalForm):
         super().__init__(*args, **kwargs)
         if registrant:
             self.fields["surname"].required = True
+            # The registrant's own details: a phone may fill them in (WCAG 1.3.5, the purpose of each input).
+            purposes = {"given_name": "given-name", "surname": "family-name", "birth_date": "bday"}
         else:
             del self.fields["website"]
+            purposes = dict.fromkeys(("given_name", "surname", "patronymic", "birth_date", "birth_place"), "off")
+        for name, purpose in purposes.items():
+            self.fields[name].widget.attrs["autocomplete"] = purpose
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -161,10 +166,20 @@ class ContactForm(PortalForm):
     country = forms.CharField(
         label=_("Country you live in now"), max_length=2, required=False,
         help_text=_("Its two-letter code, such as AZ, RU, TR, DE or US."),
+        widget=forms.TextInput(attrs={"autocomplete": "country"}),
     )  # fmt: skip
-    city = forms.CharField(label=_("City or town"), max_length=200, required=False)
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
-    email = forms.EmailField(label=_("E-mail (optional)"), max_length=254, required=False)
+    city = forms.CharField(
+        label=_("City or town"), max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )  # fmt: skip
+    phone = forms.CharField(
+        label=_("Phone (optional)"), max_length=40, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )  # fmt: skip
+    email = forms.EmailField(
+        label=_("E-mail (optional)"), max_length=254, required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )  # fmt: skip
 
     def clean_country(self) -> str:
         code = str(self.cleaned_data.get("country") or "").strip().upper()
