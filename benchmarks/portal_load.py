@@ -1,6 +1,6 @@
 """The self-registration portal under load: the full flow, every page, against a real server.
 
-Usage: uv run python benchmarks/portal_load.py [--seconds 30] [--clients 32] [--workers 4]
+Usage: uv run python benchmarks/portal_load.py [--seconds 30] [--clients 16] [--workers 3] [--no-script]
        scripts/test-postgres uv run python benchmarks/portal_load.py ...      (on PostgreSQL)
 
 Sets up a database (the one DATABASE_URL names, else SQLite in a temporary folder) with the demo gazetteer
@@ -8,10 +8,13 @@ and a published information sheet, starts gunicorn (``--workers`` processes) and
 127.0.0.1, and drives registrations through every page of the flow from client processes: the start page
 with a campaign code, each consent, the person, a settlement search in Cyrillic and the origin, a spouse
 added on the family pages, the contact page, two intention pages (one answered, one skipped), the check page,
-the send and the reference page. It reports sustained complete submissions per second, page latency
-percentiles, the count of 5xx answers, and lost or duplicated submissions after the worker has recorded them
-all (a reference a client was given that is not stored, a stored submission no client was given, or one
-not recorded). Baseline in the same run, on the same server: a bare Django form POST (the language switch,
+the send and the reference page. The clients are browsers with JavaScript (htmx sends each page and gets the
+next one in the same request: 13 requests), or with ``--no-script`` browsers without it (each page sent is
+answered by a redirect the browser follows: 23 requests). It reports sustained complete submissions per
+second, page latency percentiles, the count of 5xx answers, lost or duplicated submissions after the worker
+has recorded them all (a reference a client was given that is not stored, a stored submission no client was
+given, or one not recorded), and where the CPU went (web server, worker, database, the load generator itself)
+per submission. Baseline in the same run, on the same server: a bare Django form POST (the language switch,
 CSRF-checked) at the same concurrency. Prints one JSON line.
 """
 
@@ -36,12 +39,48 @@ from pathlib import Path
 
 TARGET_PER_SECOND = 50
 TARGET_P99_SECONDS = 1.0
-PAGES = 22  # requests of one registration, as a browser makes them (redirects followed)
+# Requests of one registration as a browser makes them: with JavaScript one per page (the search is a page too),
+# without it a redirect and a second request after each page sent.
+REQUESTS = {True: 13, False: 23}
 ROOT = Path(__file__).resolve().parents[1]
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 REFERENCE = re.compile(r'id="reference">([^<]+)<')
 GIVEN = ["Aynur", "Rauf", "Leyla", "Elçin", "Gülnarə", "Vüqar", "Səbinə", "Tural", "Nərgiz", "Kamran"]
 SURNAMES = ["Hüseynova", "Məmmədov", "Əliyeva", "Quliyev", "Həsənova", "İsmayılov", "Rzayeva", "Cəfərov"]
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process now: pid -> (parent pid, command name, CPU seconds used so far)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK)
+    return found
+
+
+def _cpu(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree, and by the database server's processes."""
+    table = _processes()
+    out = {}
+    for label, root in roots.items():
+        tree, grew = {root}, True
+        while grew:
+            more = {pid for pid, (parent, _n, _c) in table.items() if parent in tree} - tree
+            tree |= more
+            grew = bool(more)
+        out[label] = sum(table[pid][2] for pid in tree if pid in table)
+    out["database"] = sum(cpu for _p, name, cpu in table.values() if name.startswith("postgres"))
+    return out
 
 
 def _free_port() -> int:
@@ -53,8 +92,9 @@ def _free_port() -> int:
 class Browser:
     """One registrant's connection: cookies, the CSRF token, timings of every page."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, script: bool = True) -> None:
         self.port = port
+        self.script = script  # a browser with JavaScript: htmx sends each page and shows the next in place
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookies: dict[str, str] = {}
         self.token = ""
@@ -68,6 +108,8 @@ class Browser:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
+        if data is not None and self.script:
+            headers.update({"HX-Request": "true", "HX-Boosted": "true"})
         if data is not None:
             fields = list(data.items()) if isinstance(data, dict) else list(data)
             fields.append(("csrfmiddlewaretoken", self.token))
@@ -105,40 +147,37 @@ class Browser:
             raise RuntimeError(f"{method} {path}: {code} (expected {status}) {location} {text[:300]}")
         return location or text
 
+    def send(self, path: str, data: dict[str, str] | list[tuple[str, str]]) -> str:
+        """Send a page and get the next one: with htmx in one request; without JavaScript the answer is a redirect
+        the browser follows with a second request."""
+        if self.script:
+            return self.expect("POST", path, data)
+        return self.expect("GET", self.expect("POST", path, data, 302))
+
 
 def register(browser: Browser, rng: random.Random) -> str:
     """Every page of one registration; the reference number given at the end."""
     b = browser
     b.expect("GET", "/portal/?c=bench")
-    b.expect("POST", "/portal/", {}, 302)
-    b.expect("GET", "/portal/consent/")
-    b.expect("POST", "/portal/consent/", {"registration": "on", "planning": "on"}, 302)
-    b.expect("GET", "/portal/you/")
-    b.expect("POST", "/portal/you/", {"given_name": rng.choice(GIVEN), "surname": rng.choice(SURNAMES), "sex": "F",
-                                      "birth_date": f"{rng.randint(1940, 1995)}-0{rng.randint(1, 9)}",
-                                      "website": ""}, 302)  # fmt: skip
-    page = b.expect("GET", "/portal/origin/?q=" + urllib.parse.quote("Кара"))
+    b.send("/portal/", {})
+    b.send("/portal/consent/", {"registration": "on", "planning": "on"})
+    born = f"{rng.randint(1940, 1995)}-0{rng.randint(1, 9)}"
+    b.send("/portal/you/", {"given_name": rng.choice(GIVEN), "surname": rng.choice(SURNAMES), "sex": "F",
+                            "birth_date": born, "website": ""})  # fmt: skip
+    page = b.expect("POST", "/portal/origin/", {"q": "Кара", "search": "1"})  # the search: the same page again
     gids = re.findall(r'name="settlement" value="([^"]+)"', page)
     origin = {"q": "Кара", "left": "1988", "event": "", "how": ""}
     origin.update({"settlement": rng.choice(gids)} if gids else {"text": "Upper valley"})
-    b.expect("POST", "/portal/origin/", origin, 302)
-    b.expect("GET", "/portal/family/")
+    b.send("/portal/origin/", origin)
     b.expect("GET", "/portal/family/add/")
-    b.expect("POST", "/portal/family/add/", {"relation": "spouse", "given_name": rng.choice(GIVEN),
-                                             "surname": rng.choice(SURNAMES), "birth_date": "1960"}, 302)  # fmt: skip
-    b.expect("GET", "/portal/family/")
-    b.expect("POST", "/portal/family/", {"continue": "1"}, 302)
-    b.expect("GET", "/portal/contact/")
-    b.expect("POST", "/portal/contact/", {"country": "DE", "city": "Köln"}, 302)
-    b.expect("GET", "/portal/intention/0/")
-    b.expect("POST", "/portal/intention/0/", [("decision", "intends"), ("horizon", "5_years"),
-                                              ("together", "community"), ("conditions", "security"),
-                                              ("conditions", "housing")], 302)  # fmt: skip
-    b.expect("GET", "/portal/intention/1/")
-    b.expect("POST", "/portal/intention/1/", {"skip": "1"}, 302)
-    b.expect("GET", "/portal/check/")
-    b.expect("POST", "/portal/check/", {}, 302)
-    done = b.expect("GET", "/portal/done/")
+    b.send("/portal/family/add/", {"relation": "spouse", "given_name": rng.choice(GIVEN),
+                                   "surname": rng.choice(SURNAMES), "birth_date": "1960"})  # fmt: skip
+    b.send("/portal/family/", {"continue": "1"})
+    b.send("/portal/contact/", {"country": "DE", "city": "Köln"})
+    b.send("/portal/intention/0/", [("decision", "intends"), ("horizon", "5_years"), ("together", "community"),
+                                    ("conditions", "security"), ("conditions", "housing")])  # fmt: skip
+    b.send("/portal/intention/1/", {"skip": "1"})
+    done = b.send("/portal/check/", {})
     found = REFERENCE.search(done)
     if not found:
         raise RuntimeError("the reference page shows no reference")
@@ -149,7 +188,7 @@ def bare_post(browser: Browser) -> None:
     browser.expect("POST", "/i18n/setlang/", {"language": "az", "next": "/portal/"}, 302)
 
 
-def client(port: int, until: float, mode: str, seed: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def client(port: int, until: float, mode: str, seed: int, out: multiprocessing.Queue, script: bool) -> None:  # type: ignore[type-arg]
     rng = random.Random(seed)
     done: list[str] = []
     timings: list[float] = []
@@ -157,7 +196,7 @@ def client(port: int, until: float, mode: str, seed: int, out: multiprocessing.Q
     errors = 0
     flows: list[float] = []
     while time.time() < until:
-        browser = Browser(port)
+        browser = Browser(port, script=script)
         try:
             started = time.perf_counter()
             if mode == "flow":
@@ -174,14 +213,15 @@ def client(port: int, until: float, mode: str, seed: int, out: multiprocessing.Q
         timings += browser.timings
         errors += browser.errors
         browser.conn.close()
-    out.put({"done": done, "timings": timings, "failures": failures, "errors": errors, "flows": flows})
+    out.put({"done": done, "timings": timings, "failures": failures, "errors": errors, "flows": flows,
+             "cpu": time.process_time()})  # fmt: skip
 
 
-def drive(port: int, clients: int, seconds: float, mode: str) -> dict[str, object]:
+def drive(port: int, clients: int, seconds: float, mode: str, script: bool = True) -> dict[str, object]:
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     until = time.time() + seconds
     started = time.perf_counter()
-    procs = [multiprocessing.Process(target=client, args=(port, until, mode, n, queue)) for n in range(clients)]
+    procs = [multiprocessing.Process(target=client, args=(port, until, mode, n, queue, script)) for n in range(clients)]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
@@ -202,15 +242,18 @@ def drive(port: int, clients: int, seconds: float, mode: str) -> dict[str, objec
         "failures": sum(len(r["failures"]) for r in results),
         "failure_examples": [f for r in results for f in r["failures"]][:3],
         "flow_median_s": round(statistics.median(flows), 3) if flows else None, "references": done,
+        "client_cpu_s": sum(float(r["cpu"]) for r in results), "elapsed_s": elapsed,
     }  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
     parser.add_argument("--baseline-seconds", type=float, default=10)
+    parser.add_argument("--no-script", action="store_true", help="browsers without JavaScript (no htmx)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hw-portal-load-"))
     env = dict(os.environ)
@@ -254,6 +297,8 @@ def main() -> None:
     port = _free_port()
     gunicorn = [sys.executable, "-m", "gunicorn", "homeward.wsgi:application", "--workers", str(args.workers),
                 "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"]  # fmt: skip
+    if args.threads > 1:
+        gunicorn += ["--worker-class", "gthread", "--threads", str(args.threads)]
     server = subprocess.Popen(gunicorn, env=env, start_new_session=True)
     worker = subprocess.Popen([sys.executable, "-m", "homeward.cli", "worker", "--interval", "0.5"], env=env,
                               start_new_session=True, stdout=subprocess.DEVNULL)  # fmt: skip
@@ -268,7 +313,10 @@ def main() -> None:
         start_page = weight.expect("GET", "/portal/")
         css = (ROOT / "src/homeward/static/homeward/homeward.css").stat().st_size
         baseline = drive(port, args.clients, args.baseline_seconds, "bare")
-        flow = drive(port, args.clients, args.seconds, "flow")
+        roots = {"web": server.pid, "worker": worker.pid}
+        before = _cpu(roots)
+        flow = drive(port, args.clients, args.seconds, "flow", script=not args.no_script)
+        after = _cpu(roots)
         references = set(flow.pop("references"))  # type: ignore[arg-type]
         baseline.pop("references")
         drained = time.perf_counter()
@@ -277,6 +325,7 @@ def main() -> None:
         ):
             time.sleep(0.5)
         drain_seconds = time.perf_counter() - drained
+        after["worker"] = _cpu(roots)["worker"]  # recording may run on after the last registration
         stored = list(Submission.objects.values_list("reference", "state"))
     finally:
         for proc in (server, worker):
@@ -287,8 +336,10 @@ def main() -> None:
     duplicated = len(stored_refs) - len(set(stored_refs)) + len(set(stored_refs) - references)
     unrecorded = sum(1 for _r, s in stored if s != "recorded")
     print(json.dumps({
-        "benchmark": "portal_load", "database": database, "gunicorn_workers": args.workers, "clients": args.clients,
-        "seconds": args.seconds, "pages_per_submission": PAGES,
+        "benchmark": "portal_load", "database": database, "gunicorn_workers": args.workers, "threads": args.threads,
+        "clients": args.clients,
+        "seconds": args.seconds, "javascript": not args.no_script,
+        "requests_per_submission": REQUESTS[not args.no_script],
         "submissions_per_second": flow["per_second"], "target_per_second": TARGET_PER_SECOND,
         "page_p50_s": flow["p50_s"], "page_p95_s": flow["p95_s"], "page_p99_s": flow["p99_s"],
         "target_p99_s": TARGET_P99_SECONDS, "flow_median_s": flow["flow_median_s"],
@@ -298,6 +349,12 @@ def main() -> None:
         "start_page_bytes": len(start_page.encode()), "css_bytes": css,
         "baseline_bare_post_per_second": baseline["per_second"], "baseline_p99_s": baseline["p99_s"],
         "baseline_5xx": baseline["http_5xx"],
+        # Where the two cores went while registrations were sent: CPU milliseconds per submission of the web
+        # server, the worker (recording), the database server and the load generator itself.
+        "cpu_ms_per_submission": {
+            **{k: round((after[k] - before[k]) * 1000 / max(1, flow["completed"]), 1) for k in after},
+            "load_generator": round(float(flow["client_cpu_s"]) * 1000 / max(1, flow["completed"]), 1),
+        },
     }))  # fmt: skip
 
 

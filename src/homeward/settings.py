@@ -232,7 +232,8 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     if os.environ.get("HOMEWARD_TRUST_PROXY") == "1":
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-if os.environ.get("HOMEWARD_TRUST_PROXY") == "1":
+TRUST_PROXY = os.environ.get("HOMEWARD_TRUST_PROXY") == "1"
+if TRUST_PROXY:
     # Behind one reverse proxy the client's address is the last one the proxy appended.
     AXES_CLIENT_IP_CALLABLE = "homeward.core.middleware.client_ip"
     ALLAUTH_TRUSTED_PROXY_COUNT = 1
@@ -298,6 +299,11 @@ TASKS = {
 PORTAL_PARTNER = os.environ.get("HOMEWARD_PORTAL_PARTNER", "")
 PORTAL_SENDER_PER_HOUR = int(os.environ.get("HOMEWARD_PORTAL_SENDER_PER_HOUR", "20"))
 PORTAL_ALL_PER_MINUTE = int(os.environ.get("HOMEWARD_PORTAL_ALL_PER_MINUTE", "6000"))
+# While registrations keep arriving, the recording job waits up to this long for a fuller group: one import of a
+# hundred registrations costs little more than one of ten. Recording is never what a registrant waits for.
+PORTAL_RECORD_GATHER_SECONDS = float(
+    os.environ.get("HOMEWARD_PORTAL_RECORD_GATHER_SECONDS", "0" if HOMEWARD_ENV == "test" else "2")
+)
 
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend"

@@ -41,17 +41,33 @@ def _lines(page: Any) -> set[str]:
 class Walk:
     """One registrant's walk; checks accessibility on every page and, in another language, English left."""
 
-    def __init__(self, page: Any, base: str, language: str, english: dict[str, set[str]]) -> None:
+    def __init__(
+        self, page: Any, base: str, language: str, english: dict[str, set[str]], *, script: bool = True
+    ) -> None:
         self.page, self.base, self.language, self.english = page, base, language, english
+        self.script = script  # False: a browser without JavaScript (the same pages, so axe is run with it only)
         self.problems: list[str] = []
 
     def seen(self, key: str) -> None:
-        self.problems += [f"{key}: {v}" for v in axe_violations(self.page)]
+        if self.script:
+            self.problems += [f"{key}: {v}" for v in axe_violations(self.page)]
         lines = _lines(self.page)
         if self.language == "en":
             self.english[key] = self.english.get(key, set()) | lines
         else:
             self.problems += [f"{key}: English left: {line!r}" for line in sorted(lines & self.english.get(key, set()))]
+
+    def press(self, selector: str) -> None:
+        """Click, and wait until htmx shows the page the click leads to (in place, in one request); without
+        JavaScript, until the browser has loaded it."""
+        if not self.script:
+            self.page.locator(selector).click()
+            self.page.wait_for_load_state()
+            return
+        self.page.evaluate("() => { window.shown = false; document.addEventListener('htmx:afterSettle', "
+                           "() => { window.shown = true; }, {once: true}); }")  # fmt: skip
+        self.page.locator(selector).click()
+        self.page.wait_for_function("() => window.shown === true")
 
     def go(self) -> tuple[str, str]:
         page = self.page
@@ -62,64 +78,64 @@ class Walk:
         assert page.locator("html").get_attribute("lang") == self.language
         assert SHEET[self.language][1] in page.locator("article").inner_text()
         self.seen("start")
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/consent/")
-        page.locator("button.primary").click()  # without the registration agreement: told why, next to it
+        self.press("button.primary")  # without the registration agreement: told why, next to it
         assert page.locator(".error-summary").count() == 1
         self.seen("consent-error")
         page.locator("#id_registration").check()
         page.locator("#id_planning").check()
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/you/")
         self.seen("you")
         page.locator("#id_given_name").fill("Aynur")
         page.locator("#id_surname").fill("Hüseynova")
         page.locator("#id_birth_date").fill("2999")
-        page.locator("button.primary").click()
+        self.press("button.primary")
         assert page.locator("#id_birth_date-error").count() == 1
         self.seen("you-error")
         page.locator("#id_birth_date").fill("1975-03")
         page.locator("input[name=sex][value=F]").check()
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/origin/")
         page.locator("#origin-q").fill("Карабулак")
-        page.locator("form.search button").click()
+        self.press("form.search button")
         page.locator("input[name=settlement][value='hw:test:qarabulaq']").check()
         page.locator("#id_left").fill("1988")
         page.locator("#id_self_displaced").check()
         self.seen("origin")
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/family/")
         self.seen("family")
-        page.locator("a.button").click()
+        self.press("a.button")
         page.wait_for_url("**/portal/family/add/")
         page.select_option("#id_relation", "spouse")
         page.locator("#id_given_name").fill("Rauf")
         page.locator("#id_surname").fill("Məmmədov")
         page.locator("#id_birth_date").fill("1972")
         self.seen("member")
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/family/")
         assert "Rauf" in page.locator("ul.members").inner_text()
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/contact/")
         self.seen("contact")
         page.locator("#id_country").fill("DE")
         page.locator("#id_city").fill("Köln")
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/intention/0/")
         self.seen("intention-self")
         page.locator("input[name=decision][value=intends]").check()
         page.locator("input[name=horizon][value='5_years']").check()
         page.locator("input[name=together][value=community]").check()
         page.locator("input[name=conditions][value=security]").check()
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/intention/1/")
         self.seen("intention-other")
-        page.locator("button[name=skip]").click()
+        self.press("button[name=skip]")
         page.wait_for_url("**/portal/check/")
         self.seen("check")
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/done/")
         self.seen("done")
         reference = page.locator("#reference").inner_text().strip()
@@ -136,25 +152,44 @@ class Walk:
         self.seen("sign-in")
         page.locator("#id_reference").fill(reference)
         page.locator("#id_passphrase").fill(passphrase)
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/mine/")
         self.seen("mine")
-        page.locator("#member-0 a.button").click()
+        self.press("#member-0 a.button")
         page.wait_for_url("**/portal/mine/intention/0/")
         page.locator("input[name=decision][value=undecided]").check()
-        page.locator("button.primary").click()
+        self.press("button.primary")
         page.wait_for_url("**/portal/mine/")
-        page.locator("#member-0 form button").click()  # withdraw: one step, no reason asked
+        self.press("#member-0 form button")  # withdraw: one step, no reason asked
         page.wait_for_url("**/portal/mine/")
         assert page.locator("#member-0 ol li").count() == 3
         self.seen("mine-after")
 
 
-def test_the_whole_flow_in_each_language_with_a_way_back(live_server: Any, page: Any) -> None:
+def _published() -> None:
     for language, (title, body) in SHEET.items():
         information_sheet_publish(actor=system_actor("test"), version="2026-2", language=language, title=title,
                                   body=body)  # fmt: skip
     Campaign.objects.create(code="spring", name="Spring letters")
+
+
+def test_without_javascript_the_same_flow_works_page_by_page(live_server: Any, browser: Any) -> None:
+    _published()
+    context = browser.new_context(locale="en-GB", java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        walk = Walk(context.new_page(), live_server.url, "az", {}, script=False)
+        reference, passphrase = walk.go()
+        call_command("worker", batch=True, interval=0.1, verbosity=0)
+        walk.come_back(reference, passphrase)
+    finally:
+        context.close()
+    record = SourceRecord.objects.get(external_id=f"{reference}-0")
+    decisions = list(ReturnIntention.objects.filter(person=record.person).values_list("decision", flat=True))
+    assert sorted(decisions) == ["intends", "undecided", "withdrawn"]
+
+
+def test_the_whole_flow_in_each_language_with_a_way_back(live_server: Any, page: Any) -> None:
+    _published()
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     english: dict[str, set[str]] = {}
     problems: list[str] = []

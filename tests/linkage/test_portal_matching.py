@@ -63,3 +63,19 @@ def test_a_registration_is_matched_and_waits_for_staff_never_merged() -> None:
     assert record.given_name in page
     for word in ("match", "already in the registry", "same person", "review"):
         assert word not in page.lower()
+
+
+def test_records_of_restricted_or_erased_persons_are_never_proposed() -> None:
+    record = (
+        SourceRecord.objects.filter(origin_settlement__isnull=False, birth_date__isnull=False, superseded=False)
+        .exclude(given_name="").exclude(surname="").exclude(sex="").order_by("id").first()
+    )  # fmt: skip
+    # The person asked for processing to be restricted after the matching index was built.
+    Person.objects.filter(pk=record.person_id).update(restricted=True)
+    receipt = submission_receive(payload=_registration(record, "m2"), draft="matching-test-draft-2", language="az")
+    submission_record(submission_id=receipt.submission.pk)
+    match_job(Job.objects.get(kind="portal.match"), NullProgress())
+    mine = SourceRecord.objects.get(external_id=f"{receipt.reference}-0")
+    proposed = MatchCandidate.objects.filter(record_a=mine) | MatchCandidate.objects.filter(record_b=mine)
+    # Without the restriction this record is proposed (the test above): now it is left out.
+    assert record.pk not in {c.record_a_id for c in proposed} | {c.record_b_id for c in proposed}

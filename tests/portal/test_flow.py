@@ -36,6 +36,14 @@ def _post(client: Client, url: str, data: dict[str, Any], *, to: str | None = No
     return response
 
 
+def begin(client: Client, *, consents: tuple[str, ...] = ("registration",)) -> Client:
+    """The start page, then the agreements: the person's page is next."""
+    client.get("/portal/")
+    _post(client, "/portal/", {}, to="/portal/consent/")
+    _post(client, "/portal/consent/", dict.fromkeys(consents, "on"), to="/portal/you/")
+    return client
+
+
 def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
     start = client.get("/portal/" + (f"?c={campaign}" if campaign else "")).content.decode()
     assert (f'name="c" value="{campaign}"' in start) == bool(campaign)  # the campaign goes on with the form
@@ -43,7 +51,7 @@ def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
     _post(client, "/portal/consent/", {"registration": "on", "planning": "on"}, to="/portal/you/")
     _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "patronymic": "Əli qızı", "sex": "F",
                                    "birth_date": "1975-03", "birth_place": "Bakı"}, to="/portal/origin/")  # fmt: skip
-    found = client.get("/portal/origin/", {"q": "Карабулак"})
+    found = client.post("/portal/origin/", {"q": "Карабулак", "search": "1"})  # posted: kept out of the logs
     assert "hw:test:qarabulaq" in found.content.decode()
     _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq", "left": "1988",
                                       "event": "wave-1"}, to="/portal/family/")  # fmt: skip
@@ -181,7 +189,7 @@ def test_bad_answers_are_named_next_to_the_field_and_nothing_is_stored(portal_ho
     refused = client.post("/portal/consent/", {})  # nothing ticked: told why, next to the agreement
     assert refused.status_code == 200
     assert "Without this agreement we cannot register you" in refused.content.decode()
-    _post(client, "/portal/consent/", {"registration": "on"})
+    client = begin(Client())
     cases = [
         ({"given_name": "=cmd|' /C calc'!A0", "surname": "X"}, "cannot start with"),
         ({"given_name": "A" * 10_000, "surname": "X"}, "Ensure this value has at most 200 characters"),
@@ -206,10 +214,7 @@ def test_bad_answers_are_named_next_to_the_field_and_nothing_is_stored(portal_ho
 
 
 def test_a_bot_filling_the_hidden_field_is_turned_away_quietly(portal_home: Settlement) -> None:
-    client = Client()
-    client.get("/portal/")
-    _post(client, "/portal/", {})
-    _post(client, "/portal/consent/", {"registration": "on"})
+    client = begin(Client())
     response = client.post("/portal/you/", {"given_name": "Bot", "surname": "Bot", "website": "http://spam"})
     assert response.status_code == 302
     assert response["Location"] == "/portal/"
@@ -229,3 +234,35 @@ def test_over_the_rate_limit_a_friendly_page_asks_to_come_back(portal_home: Sett
     settings.PORTAL_SENDER_PER_HOUR = 20
     assert client.post("/portal/check/", {}).status_code == 302  # the answers were kept: sent once it is quiet
     assert Submission.objects.count() == 2
+
+
+def test_with_htmx_each_page_sent_answers_with_the_next_page_in_one_request(portal_home: Settlement) -> None:
+    client = Client(HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
+
+    def sent(url: str, data: dict[str, Any], to: str, shows: str) -> str:
+        response = client.post(url, data)
+        assert response.status_code == 200, (url, response.status_code)
+        assert response["HX-Push-Url"] == to  # the browser's address and history follow
+        page = response.content.decode()
+        assert shows in page, (url, shows)
+        assert "no-store" in response["Cache-Control"]
+        return page
+
+    client.get("/portal/")
+    sent("/portal/", {}, "/portal/consent/", "What you agree to")
+    sent("/portal/consent/", {"registration": "on"}, "/portal/you/", "About you")
+    sent("/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "birth_date": "1975"}, "/portal/origin/",
+         "Where your family comes from")  # fmt: skip
+    refused = client.post("/portal/origin/", {})  # a problem: the same page again, with the problem named
+    assert refused.status_code == 200
+    assert "HX-Push-Url" not in refused
+    sent("/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"}, "/portal/family/", "Your family")
+    sent("/portal/family/", {"continue": "1"}, "/portal/contact/", "Where you live now")
+    sent("/portal/contact/", {}, "/portal/intention/0/", "Would you return?")
+    sent("/portal/intention/0/", {"decision": "undecided"}, "/portal/check/", "Check your answers")
+    done = sent("/portal/check/", {}, "/portal/done/", 'id="passphrase"')
+    reference = re.search(r'id="reference">([^<]+)<', done).group(1)
+    assert client.get("/portal/done/")["Location"] == "/portal/"  # shown once
+    work()
+    assert Submission.objects.get().reference == reference
+    assert Submission.objects.get().state == "recorded"

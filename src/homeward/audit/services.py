@@ -65,32 +65,53 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction; never skips silently."""
+    return audit_record_many(actor=actor, events=[{"action": action, "target": target, "target_type": target_type,
+                                                   "target_id": target_id, "data": data}])[0]  # fmt: skip
+
+
+def audit_record_many(*, actor: Any, events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several events of one actor to the chain in order, in the caller's transaction, with one look at
+    the chain's end and one insert: what a service that records many things at once writes. Each event is a
+    dict of ``action`` and optionally ``target`` (a model instance), ``target_type``, ``target_id``, ``data``."""
+    if not events:
+        return []
     if not connection.in_atomic_block:
-        raise HomewardError(f"audit_record({action}) must be called inside the service's transaction")
+        raise HomewardError(f"audit_record({events[0]['action']}) must be called inside the service's transaction")
     who = actor_of(actor)
-    if target is not None:
-        target_type = target_type or f"{target._meta.app_label}.{target._meta.model_name}"
-        target_id = target_id or target.pk
     ring = current_keyring()
     key_id = ring.active_audit_key
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
     last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-    seq = (last["seq"] + 1) if last else 1
+    seq = last["seq"] if last else 0
     prev_hash = last["hash"] if last else GENESIS
-    content = {
-        "seq": seq,
-        "at": timezone.now(),
-        "actor_id": who.user_id,
-        "actor_label": who.label,
-        "action": action,
-        "target_type": target_type,
-        "target_id": str(target_id),
-        "data": _json_safe(data or {}),
-    }
-    digest = chain_hash(ring.audit_keys[key_id], prev_hash, canonical_json(**content))
-    return AuditEvent.objects.create(**content, key_id=key_id, prev_hash=prev_hash, hash=digest)
+    made = []
+    now = timezone.now()
+    for event in events:
+        target = event.get("target")
+        target_type, target_id = event.get("target_type") or "", event.get("target_id") or ""
+        if target is not None:
+            target_type = target_type or f"{target._meta.app_label}.{target._meta.model_name}"
+            target_id = target_id or target.pk
+        seq += 1
+        content = {
+            "seq": seq,
+            "at": now,
+            "actor_id": who.user_id,
+            "actor_label": who.label,
+            "action": event["action"],
+            "target_type": target_type,
+            "target_id": str(target_id),
+            "data": _json_safe(event.get("data") or {}),
+        }
+        digest = chain_hash(ring.audit_keys[key_id], prev_hash, canonical_json(**content))
+        made.append(AuditEvent(**content, key_id=key_id, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    if len(made) == 1:
+        made[0].save(force_insert=True)
+        return made
+    return AuditEvent.objects.bulk_create(made)
 
 
 def audit_verify_start(*, actor: Any) -> Any:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -30,10 +31,14 @@ class PrivateResponseHeadersMiddleware:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address behind one trusted proxy (HOMEWARD_TRUST_PROXY=1): the last X-Forwarded-For hop."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    return hops[-1] if hops else str(request.META.get("REMOTE_ADDR", ""))
+    """The client's address: behind one trusted proxy (HOMEWARD_TRUST_PROXY=1) the last X-Forwarded-For hop,
+    otherwise the connection's own address (a client may write any X-Forwarded-For it likes)."""
+    if getattr(settings, "TRUST_PROXY", False):
+        forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1]
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 class RejectNulMiddleware:

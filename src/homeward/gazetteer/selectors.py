@@ -23,6 +23,14 @@ class SearchHit:
     unit: str
     status: str
     rank: int
+    gid: str = ""
+
+
+# What a search reads of each matching name key: plain values, not model instances (a public page searches).
+_HIT_FIELDS = (
+    "settlement_id", "folded", "name__folded", "name__toponym", "name__lang", "settlement__title", "settlement__status",
+    "settlement__historical_admin_unit__name", "settlement__admin_unit__name", "settlement__gid",
+)  # fmt: skip
 
 
 def settlement_search(query: str, *, limit: int = 10) -> list[SearchHit]:
@@ -36,29 +44,19 @@ def settlement_search(query: str, *, limit: int = 10) -> list[SearchHit]:
         return []
     found: dict[int, SearchHit] = {}
 
-    def collect(keys: QuerySet[NameKey], rank_of: Any) -> None:
-        for key in keys:
+    def collect(rows: Any, rank_of: Any) -> None:
+        for sid, key_folded, name_folded, toponym, lang, title, status, historical, unit, gid in rows:
             # A match at the start of the whole name ranks before one on a later word.
-            rank = rank_of(key) * 2 + (0 if key.folded == key.name.folded[: len(key.folded)] else 1)
-            hit = found.get(key.settlement_id)
+            rank = rank_of(key_folded) * 2 + (0 if key_folded == name_folded[: len(key_folded)] else 1)
+            hit = found.get(sid)
             if hit is None or rank < hit.rank:
-                unit = key.settlement.historical_admin_unit or key.settlement.admin_unit
-                found[key.settlement_id] = SearchHit(
-                    settlement_id=key.settlement_id,
-                    title=key.settlement.title,
-                    matched=key.name.toponym,
-                    lang=key.name.lang,
-                    unit=unit.name if unit else "",
-                    status=key.settlement.status,
-                    rank=rank,
-                )
+                found[sid] = SearchHit(settlement_id=sid, title=title, matched=toponym, lang=lang,
+                                       unit=historical or unit or "", status=status, rank=rank, gid=gid)  # fmt: skip
 
-    base = NameKey.objects.select_related(
-        "name", "settlement", "settlement__admin_unit", "settlement__historical_admin_unit"
-    ).order_by("folded")
-    collect(base.filter(prefix_q("folded", folded))[: limit * 4], lambda k: 0 if k.folded == folded else 1)
+    base = NameKey.objects.order_by("folded").values_list(*_HIT_FIELDS)
+    collect(base.filter(prefix_q("folded", folded))[: limit * 4], lambda key: 0 if key == folded else 1)
     if len(found) < limit and len(skel.replace(" ", "")) >= 2:
-        collect(base.filter(prefix_q("skeleton", skel))[: limit * 4], lambda k: 2)
+        collect(base.filter(prefix_q("skeleton", skel))[: limit * 4], lambda key: 2)
     hits = sorted(found.values(), key=lambda h: (h.rank, h.status != "inhabited", len(h.matched), h.title))
     return hits[:limit]
 

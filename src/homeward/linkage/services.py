@@ -788,8 +788,14 @@ def records_match(*, actor: Any, record_ids: list[int]) -> int:
             )
         )
         fresh = [c for c in queued if (c.record_a_id, c.record_b_id) not in existing]
-        live = set(SourceRecord.objects.filter(pk__in={c.record_b_id for c in fresh} | {c.record_a_id for c in fresh},
-                                               superseded=False).values_list("pk", flat=True))  # fmt: skip
+        # Only records still in use, of persons neither erased nor restricted (the index may be older).
+        live = set(
+            SourceRecord.objects.filter(pk__in={c.record_b_id for c in fresh} | {c.record_a_id for c in fresh},
+                                        superseded=False)
+            .exclude(person__erased_at__isnull=False)
+            .exclude(person__restricted=True)
+            .values_list("pk", flat=True)
+        )  # fmt: skip
         fresh = [c for c in fresh if c.record_a_id in live and c.record_b_id in live]
         MatchCandidate.objects.bulk_create(fresh, ignore_conflicts=True)
         audit_record(actor=actor, action="linkage.realtime.matched",

@@ -34,6 +34,12 @@ PROBLEMS = {
     "given twice": _("This family member is already in your list."),
     "only letters": _("Write only letters here (with - or ' between parts of a name)."),
     "one alphabet per word": _("A word mixes letters of two alphabets: write each word in one alphabet."),
+    "before the birth date": _("A person cannot die before they were born."),
+    "this is the home settlement": _(
+        "This is the home settlement: choose 'together with the community' or 'on our own' instead."
+    ),
+    "going elsewhere names the settlement": _("Write the name of the other settlement."),
+    services.NOT_TAKEN: _("This answer could not be saved. Staff will look at it; you do not need to do anything."),
 }
 
 
@@ -120,11 +126,26 @@ class MemberForm(PersonForm):
     relation = forms.ChoiceField(label=_("Who is this to you?"), choices=RELATION_CHOICES)
     displaced = forms.BooleanField(label=_("This person left the home settlement themselves."), required=False)
     deceased = forms.BooleanField(label=_("This person has died."), required=False)
+    death_date = forms.CharField(label=_("Date of death, if you know it"), max_length=10, required=False,
+                                 help_text=DATE_HELP)  # fmt: skip
 
     field_order = ["relation", "given_name", "surname", "patronymic", "sex", "birth_date", "birth_place"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, registrant=False, **kwargs)
+        self.fields["death_date"].widget.attrs["autocomplete"] = "off"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "death_date" in data and not self.errors:
+            problems: list[tuple[str, str, str]] = []
+            data["death_date"] = services._date(problems, self.where, "death_date", data.get("death_date"),
+                                                today=timezone.localdate())  # fmt: skip
+            born, died = data.get("birth_date") or "", data["death_date"]
+            if born and died and died[:4] < born[:4]:
+                problems.append((self.where, "death_date", "before the birth date"))
+            self.add_problems(problems)
+        return data
 
 
 class OriginForm(PortalForm):
@@ -225,6 +246,10 @@ class IntentionForm(PortalForm):
         choices=list(ReturnIntention.NEEDS.items()),
     )  # fmt: skip
 
+    def __init__(self, *args: Any, origin: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.origin = origin  # the home settlement's id: going "elsewhere" names another one
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
@@ -239,12 +264,9 @@ class IntentionForm(PortalForm):
             hits = settlement_search(str(data.get("destination") or ""), limit=5)
             best = [h for h in hits if h.rank == 0]
             if len(best) == 1 or len(hits) == 1:
-                chosen = (best or hits)[0]
-                from homeward.gazetteer.models import Settlement
-
-                data["destination"] = (
-                    Settlement.objects.filter(pk=chosen.settlement_id).values_list("gid", flat=True).first()
-                )
+                data["destination"] = (best or hits)[0].gid
+                if data["destination"] and data["destination"] == self.origin:
+                    self.add_error("destination", problem_text("this is the home settlement"))
             elif not hits:
                 self.add_error("destination", _("No settlement has this name. Check the spelling."))
             else:

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from django.conf import settings
 
 from homeward.core.models import Job
 from homeward.core.progress import Progress
 from homeward.linkage.services import records_match
 from homeward.portal.models import Submission
-from homeward.portal.services import PORTAL, SOURCE_CODE, submissions_record_waiting
+from homeward.portal.services import GROUP, PORTAL, SOURCE_CODE, submissions_record_waiting
 from homeward.registry.models import SourceRecord
 
 
 def record_job(job: Job, progress: Progress) -> dict[str, Any]:
+    _gather(settings.PORTAL_RECORD_GATHER_SECONDS)
     progress.start(Submission.objects.filter(state=Submission.State.RECEIVED).count() or 1, "recording")
     recorded, failed = submissions_record_waiting(actor=PORTAL, progress=progress)
     return {"recorded": recorded, "failed": failed}
+
+
+def _gather(seconds: float) -> None:
+    """Wait, at most ``seconds``, while registrations keep arriving and a group is not full yet."""
+    until = time.monotonic() + seconds
+    waiting = Submission.objects.filter(state=Submission.State.RECEIVED).count()
+    while waiting < GROUP and time.monotonic() < until:
+        time.sleep(0.25)
+        now = Submission.objects.filter(state=Submission.State.RECEIVED).count()
+        if now == waiting:
+            return  # nothing new came in: no load to gather
+        waiting = now
 
 
 def match_job(job: Job, progress: Progress) -> dict[str, Any]:

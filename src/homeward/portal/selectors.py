@@ -17,21 +17,25 @@ from homeward.registry.models import Consent, DisplacementEvent, InformationShee
 
 def current_sheet(language: str) -> InformationSheet | None:
     """The newest published version's text in this language, else in any language of that version."""
-    newest = InformationSheet.objects.order_by("-published_at", "-id").first()
-    if newest is None:
+    newest = InformationSheet.objects.order_by("-published_at", "-id").values("version")[:1]
+    texts = {t.language: t for t in InformationSheet.objects.filter(version__in=newest)}  # one query
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), None)
+
+
+def shown_sheet(version: str, language: str) -> InformationSheet | None:
+    """A published version's text in this language, else in English, else in any language; None if there is
+    no such version."""
+    if not version:
         return None
-    texts = InformationSheet.objects.filter(version=newest.version)
+    texts = InformationSheet.objects.filter(version=version)
     return texts.filter(language=language).first() or texts.filter(language="en").first() or texts.first()
 
 
 def settlement_choices(hits: list[Any]) -> list[tuple[str, str]]:
-    from homeward.gazetteer.models import Settlement
-
-    gids = dict(Settlement.objects.filter(pk__in=[h.settlement_id for h in hits]).values_list("pk", "gid"))
     out = []
     for hit in hits:
         label = hit.title if hit.matched == hit.title else f"{hit.title} ({hit.matched})"
-        out.append((gids[hit.settlement_id], f"{label}, {hit.unit}" if hit.unit else label))
+        out.append((hit.gid, f"{label}, {hit.unit}" if hit.unit else label))
     return out
 
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from homeward.audit.services import actor_of, audit_record, system_actor
+from homeward.audit.services import actor_of, audit_record, audit_record_many, system_actor
 from homeward.core.crypto import blind_index
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.core.jobs import job_enqueue
@@ -38,8 +38,17 @@ from homeward.registry.engine.records import CONTENT_FIELDS
 from homeward.registry.models import Consent, ReturnIntention, Source, SourceRecord
 from homeward.registry.readers import formula_like
 from homeward.registry.services.imports import registry_import
-from homeward.registry.services.intentions import intention_record_own, intention_withdraw_own
-from homeward.registry.services.persons import consent_record, consent_withdraw, eligibility_update
+from homeward.registry.services.intentions import (
+    intention_record_own,
+    intention_withdraw_own,
+    intentions_record_own_many,
+)
+from homeward.registry.services.persons import (
+    consent_record,
+    consent_withdraw,
+    consents_record_many,
+    eligibility_update,
+)
 from homeward.registry.services.sheets import field_problem, require_published
 
 log = logging.getLogger("homeward.portal")
@@ -88,6 +97,11 @@ def passphrase_of(draft: str) -> str:
         number, digit = divmod(number, len(ALPHABET))
         chars.append(ALPHABET[digit])
     return "-".join("".join(chars[i : i + 4]) for i in range(0, 16, 4))
+
+
+def draft_digest(draft: str) -> str:
+    """What is stored of the draft's token: a keyed hash, so the stored table cannot give back a passphrase."""
+    return blind_index(str(draft or ""), context="portal.draft.id")
 
 
 def normal_passphrase(text: str) -> str:
@@ -213,6 +227,9 @@ def check_payload(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
         seen.add(relation)
         values, found = check_person(member, where=where, today=today)
         problems += found
+        died = _date(problems, where, "death_date", member.get("death_date"), today=today)
+        if died and values.get("birth_date") and died[:4] < values["birth_date"][:4]:
+            problems.append((where, "death_date", "before the birth date"))
         mine, theirs = _year(me.get("birth_date", "")), _year(values.get("birth_date", ""))
         if mine and theirs:
             older = relation in ONE_OF_EACH - {"spouse"}
@@ -243,6 +260,14 @@ def check_payload(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
             intention.get("horizon") and intention.get("together")
         ):
             problems.append((where, "horizon", "say when and with whom"))
+        if intention.get("together") == ReturnIntention.Together.ELSEWHERE and decision:
+            destination = str(intention.get("destination") or "")
+            if not destination:
+                problems.append((where, "destination", "going elsewhere names the settlement"))
+            elif destination == str(origin.get("settlement") or ""):
+                problems.append((where, "destination", "this is the home settlement"))
+            elif not Settlement.objects.filter(gid=destination).exists():
+                problems.append((where, "destination", "not a settlement of the gazetteer"))
         _text(problems, where, "conditions_note", intention.get("conditions_note"))
     return problems
 
@@ -264,9 +289,11 @@ def submission_receive(
     draft = str(draft or "")[:64]
     if len(draft) < 16:
         raise field_problem("draft", "", "a submission carries its draft's token")
-    existing = Submission.objects.filter(draft=draft).first()
+    stored_draft = draft_digest(draft)
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+    existing = Submission.objects.filter(draft=stored_draft).first()
     if existing is not None:
-        return Receipt(reference=existing.reference, passphrase=passphrase_of(draft), submission=existing, again=True)
+        return _again(existing, draft, body)
     campaign = Campaign.objects.filter(code=str(campaign_code or "")[:64]).first() if campaign_code else None
     passphrase = passphrase_of(draft)
     family = payload.get("family") or []
@@ -275,8 +302,8 @@ def submission_receive(
         try:
             with transaction.atomic():
                 submission = Submission.objects.create(
-                    reference=reference, draft=draft, secret=_secret(passphrase),
-                    payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), language=language,
+                    reference=reference, draft=stored_draft, secret=_secret(passphrase), payload=body,
+                    language=language,
                     sheet_version=sheet_version, campaign=campaign, sender=sender[:64], members=1 + len(family),
                     received_at=timezone.now(),
                 )  # fmt: skip
@@ -288,12 +315,19 @@ def submission_receive(
                 )  # fmt: skip
             return Receipt(reference=reference, passphrase=passphrase, submission=submission)
         except IntegrityError:
-            existing = Submission.objects.filter(draft=draft).first()
+            existing = Submission.objects.filter(draft=stored_draft).first()
             if existing is not None:  # the same page sent twice at the same moment
-                return Receipt(
-                    reference=existing.reference, passphrase=passphrase_of(draft), submission=existing, again=True
-                )
+                return _again(existing, draft, body)
     raise ValidationError("no free reference number could be drawn; try again")  # 31^8 numbers: never in practice
+
+
+def _again(existing: Submission, draft: str, body: str) -> Receipt:
+    """The same draft sent again: the first submission when the answers are the same (a double tap); other
+    answers under a draft already sent are refused, for they would be lost silently."""
+    if existing.payload != body:
+        reason = "already sent: sign in with its reference to change answers"
+        raise ValidationError(f"{existing.reference}: {reason}", [("check", "draft", reason)])
+    return Receipt(reference=existing.reference, passphrase=passphrase_of(draft), submission=existing, again=True)
 
 
 def sender_over_limit(sender: str, *, now: dt.datetime | None = None) -> bool:
@@ -354,7 +388,8 @@ def _rows(reference: str, payload: dict[str, Any]) -> list[dict[str, str]]:
             row.update(household_id=reference, relation_to_head="spouse", spouse_record_id=ids[0],
                        current_country=str(contact.get("country") or ""))  # fmt: skip
         elif relation == "child":
-            mother_is_me = me.get("sex") == "F"
+            spouse_sex = members[first["spouse"]].get("sex") if "spouse" in first else ""
+            mother_is_me = me.get("sex") == "F" or (not me.get("sex") and spouse_sex == "M")
             row.update(household_id=reference, relation_to_head="child",
                        father_record_id=ref("spouse") if mother_is_me else ids[0],
                        mother_record_id=ids[0] if mother_is_me else ref("spouse"))  # fmt: skip
@@ -431,18 +466,101 @@ def _record_group(group: list[Submission]) -> tuple[int, int]:
         return 0, len(waiting)
     recorded: list[int] = []
     failed = 0
-    for submission in waiting:
-        try:
-            if _finish(submission.pk, payloads[submission.pk], outcome.batch_id):
-                recorded.append(submission.pk)
-        except Exception as exc:
-            log.exception("portal submission %s could not be recorded", submission.reference)
-            Submission.objects.filter(pk=submission.pk, state=Submission.State.RECEIVED).update(error=str(exc)[:2000])
-            failed += 1
+    try:
+        recorded = _finish_group(waiting, payloads, outcome.batch_id)
+    except Exception:
+        # One submission the group could not take: each on its own, so that the others are recorded.
+        log.exception("portal submissions %s recorded one by one", [s.reference for s in waiting])
+        for submission in waiting:
+            try:
+                if _finish(submission.pk, payloads[submission.pk], outcome.batch_id):
+                    recorded.append(submission.pk)
+            except Exception as exc:
+                log.exception("portal submission %s could not be recorded", submission.reference)
+                Submission.objects.filter(pk=submission.pk, state=Submission.State.RECEIVED).update(
+                    error=str(exc)[:2000]
+                )
+                failed += 1
     if recorded:
         with transaction.atomic():
             job_enqueue(kind="portal.match", params={"submissions": recorded}, created_by_id=None)
     return len(recorded), failed
+
+
+def _finish_group(waiting: list[Submission], payloads: dict[int, dict[str, Any]], batch_id: int) -> list[int]:
+    """``_finish`` for a whole group at once, in one transaction: the consents, intentions, family eligibility and
+    audit events of every submission written together. Raises if any submission cannot be finished (the caller
+    then finishes them one by one); the submissions recorded."""
+    today = timezone.localdate()
+    with transaction.atomic():
+        locked = list(
+            Submission.objects.select_for_update()
+            .filter(pk__in=[s.pk for s in waiting], state=Submission.State.RECEIVED)
+            .order_by("id")
+        )
+        if not locked:
+            return []
+        persons_of = _persons_of_many({s.reference: s.members for s in locked})
+        consents: list[dict[str, Any]] = []
+        wanted: list[tuple[Submission, int, dict[str, Any]]] = []
+        for submission in locked:
+            payload, persons = payloads[submission.pk], persons_of.get(submission.reference, {})
+            if persons.get(0) is None:
+                raise ValidationError(f"{submission.reference}: the registrant's record was held by the import")
+            for purpose in payload.get("consents") or []:
+                partner = settings.PORTAL_PARTNER if purpose == Consent.Purpose.SHARING else ""
+                consents.append({"person_id": persons[0], "purpose": purpose, "sheet_version": submission.sheet_version,
+                                 "partner": partner})  # fmt: skip
+            members = members_of(payload)
+            for key, given in sorted((payload.get("intentions") or {}).items()):
+                number = int(key)
+                if given.get("decision") and persons.get(number) and _adult(members[number], today):
+                    wanted.append((submission, number, given))
+        consents_record_many(actor=PORTAL, channel=Consent.Channel.PORTAL, items=consents)
+        named = {str(g.get("destination")) for _s, _n, g in wanted if g.get("destination")}
+        destinations = dict(Settlement.objects.filter(gid__in=named).values_list("gid", "pk"))
+        items = [
+            {"person_id": persons_of[s.reference][n], "decision": g["decision"], "sheet_version": s.sheet_version,
+             "horizon": g.get("horizon", ""), "together": g.get("together", ""),
+             "destination_id": destinations.get(str(g.get("destination") or "")),
+             "conditions": g.get("conditions") or [], "conditions_note": g.get("conditions_note", ""),
+             "needs": g.get("needs") or []}
+            for s, n, g in wanted
+        ]  # fmt: skip
+        made = intentions_record_own_many(actor=PORTAL, items=items)
+        refused: dict[int, list[int]] = {}
+        links = []
+        for (submission, number, _given), outcome in zip(wanted, made, strict=True):
+            if isinstance(outcome, str):
+                refused.setdefault(submission.pk, []).append(number)
+            else:
+                links.append(SubmissionIntention(submission=submission, member=number, intention=outcome))
+        SubmissionIntention.objects.bulk_create(links)
+        for submission in locked:
+            origin = payloads[submission.pk].get("origin") or {}
+            if not origin.get("settlement") and origin.get("text"):
+                # "Not listed": the family's own words, on its records, for staff to find in the gazetteer.
+                SourceRecord.objects.filter(
+                    source__code=SOURCE_CODE,
+                    external_id__in=[f"{submission.reference}-{n}" for n in range(submission.members)],
+                ).update(origin_text=str(origin["text"])[:MAX_TEXT])
+        Submission.objects.filter(pk__in=[s.pk for s in locked]).update(
+            state=Submission.State.RECORDED, recorded_at=timezone.now(), error="", batch_id=batch_id
+        )
+        everyone = sorted({p for persons in persons_of.values() for p in persons.values()})
+        eligibility_update(actor=PORTAL, person_ids=everyone)
+        events = [
+            {"action": "portal.intention.refused", "target": s, "data": {"member": n, "reason": str(o)[:500]}}
+            for (s, n, _g), o in zip(wanted, made, strict=True) if isinstance(o, str)
+        ]  # fmt: skip
+        events += [
+            {"action": "portal.submission.recorded", "target": s,
+             "data": {"reference": s.reference, "persons": len(persons_of[s.reference]),
+                      "intentions_refused": refused.get(s.pk, [])}}
+            for s in locked
+        ]  # fmt: skip
+        audit_record_many(actor=PORTAL, events=events)
+    return [s.pk for s in locked]
 
 
 def _finish(submission_id: int, payload: dict[str, Any], batch_id: int) -> bool:
@@ -461,10 +579,17 @@ def _finish(submission_id: int, payload: dict[str, Any], batch_id: int) -> bool:
                 channel=Consent.Channel.PORTAL,
                 partner=settings.PORTAL_PARTNER if purpose == Consent.Purpose.SHARING else "",
             )  # fmt: skip
+        refused: list[int] = []
         for key, given in sorted((payload.get("intentions") or {}).items()):
             number = int(key)
             if given.get("decision") and persons.get(number) and _adult(members[number], timezone.localdate()):
-                _intention(locked, number, persons[number], given)
+                try:
+                    with transaction.atomic():  # a savepoint: the rest of the registration is recorded
+                        _intention(locked, number, persons[number], given)
+                except ValidationError as exc:
+                    refused.append(number)
+                    audit_record(actor=PORTAL, action="portal.intention.refused", target=locked,
+                                 data={"member": number, "reason": str(exc)[:500]})  # fmt: skip
         origin = payload.get("origin") or {}
         if not origin.get("settlement") and origin.get("text"):
             # "Not listed": the family's own words, on its records, for staff to find in the gazetteer.
@@ -476,7 +601,8 @@ def _finish(submission_id: int, payload: dict[str, Any], batch_id: int) -> bool:
         locked.save(update_fields=["state", "recorded_at", "error", "batch"])
         eligibility_update(actor=PORTAL, person_ids=sorted(set(persons.values())))
         audit_record(actor=PORTAL, action="portal.submission.recorded", target=locked,
-                     data={"reference": locked.reference, "persons": len(persons)})  # fmt: skip
+                     data={"reference": locked.reference, "persons": len(persons),
+                           "intentions_refused": refused})  # fmt: skip
     return True
 
 
@@ -507,11 +633,20 @@ def _ensure_source() -> None:
 
 def _persons_of(reference: str, count: int) -> dict[int, int]:
     """Member number -> the person each member's record belongs to now (after any merge)."""
-    ids = {f"{reference}-{n}": n for n in range(count)}
+    return _persons_of_many({reference: count}).get(reference, {})
+
+
+def _persons_of_many(counts: dict[str, int]) -> dict[str, dict[int, int]]:
+    """For each reference (with its number of members): member number -> the person of the member's record."""
+    ids = {f"{reference}-{n}": (reference, n) for reference, count in counts.items() for n in range(count)}
     found = SourceRecord.objects.filter(
         source__code=SOURCE_CODE, external_id__in=list(ids), superseded=False, person__isnull=False
     ).values_list("external_id", "person_id")
-    return {ids[external]: person for external, person in found}
+    out: dict[str, dict[int, int]] = {}
+    for external, person in found:
+        reference, number = ids[external]
+        out.setdefault(reference, {})[number] = person
+    return out
 
 
 def _destination(given: dict[str, Any]) -> int | None:
@@ -538,14 +673,20 @@ def submission_sign_in(*, reference: str, passphrase: str) -> Submission:
     Five wrong passphrases lock the reference for a quarter of an hour."""
     reference = normal_reference(reference)
     now = timezone.now()
+    refused = NotFoundError("no registration with this reference and passphrase")
     with transaction.atomic():
         submission = Submission.objects.select_for_update().filter(reference=reference).first() if reference else None
         if submission is None:
             _secret(passphrase)  # the same work whether the reference exists or not
-            raise NotFoundError("no registration with this reference and passphrase")
+            raise refused
         if submission.locked_until and submission.locked_until > now:
-            raise NotFoundError("no registration with this reference and passphrase")
-        if not secrets.compare_digest(submission.secret, _secret(passphrase)):
+            raise refused
+        right = secrets.compare_digest(submission.secret, _secret(passphrase))
+        if right:
+            Submission.objects.filter(pk=submission.pk).update(failed_logins=0, locked_until=None)
+            audit_record(actor=PORTAL, action="portal.sign_in", target=submission)
+        else:
+            # Counted and audited in this transaction, which must commit: the refusal is raised after it.
             failed = submission.failed_logins + 1
             locked = now + dt.timedelta(minutes=LOCK_MINUTES) if failed >= LOCK_AFTER else None
             Submission.objects.filter(pk=submission.pk).update(
@@ -553,9 +694,8 @@ def submission_sign_in(*, reference: str, passphrase: str) -> Submission:
             )
             audit_record(actor=PORTAL, action="portal.sign_in.failed", target=submission,
                          data={"locked": locked is not None})  # fmt: skip
-            raise NotFoundError("no registration with this reference and passphrase")
-        Submission.objects.filter(pk=submission.pk).update(failed_logins=0, locked_until=None)
-        audit_record(actor=PORTAL, action="portal.sign_in", target=submission)
+    if not right:
+        raise refused
     return submission
 
 
@@ -568,25 +708,58 @@ def _member_person(submission: Submission, member: int) -> int:
     return person
 
 
+NOT_TAKEN = "could not be recorded: staff will look at it"
+
+
 def portal_intention_change(*, submission_id: int, member: int, given: dict[str, Any]) -> ReturnIntention:
-    """A new version of one adult's intention, given by the registrant after signing in again."""
+    """A new version of one adult's intention, given by the registrant after signing in again.
+
+    It is checked against the registration's own answers only. What the registry holds about the person may
+    differ (records of other sources were merged into it): a refusal that comes from there gets the same
+    message whatever its reason, and is left for staff in the audit trail, so that the registrant learns
+    nothing about other records."""
     submission = Submission.objects.get(pk=submission_id)
-    members = members_of(payload_of(submission))
+    payload = payload_of(submission)
+    members = members_of(payload)
     if not 0 <= member < len(members) or not _adult(members[member], timezone.localdate()):
         raise NotFoundError("no such adult in this registration")
-    problems = check_payload({**payload_of(submission), "intentions": {str(member): given}})
+    problems = check_payload({**payload, "intentions": {str(member): given}})
     problems = [p for p in problems if p[0].startswith("intention")]
     if problems:
         raise ValidationError(f"{problems[0][1]}: {problems[0][2]}", problems)
-    with transaction.atomic():
-        return _intention(submission, member, _member_person(submission, member), given)
+    person = _member_person(submission, member)
+    try:
+        with transaction.atomic():
+            return _intention(submission, member, person, given)
+    except ValidationError as exc:
+        with transaction.atomic():
+            audit_record(actor=PORTAL, action="portal.intention.refused", target=submission,
+                         data={"member": member, "reason": str(exc)[:500]})  # fmt: skip
+        raise ValidationError(NOT_TAKEN, [("intention", "", NOT_TAKEN)]) from None
+
+
+def own_answer(submission: Submission, member: int) -> ReturnIntention | None:
+    """The newest intention version given under this registration for this member (never one given
+    elsewhere for the same person)."""
+    link = (
+        SubmissionIntention.objects.filter(submission=submission, member=member)
+        .select_related("intention")
+        .order_by("-intention__recorded_at", "-id")
+        .first()
+    )
+    return link.intention if link is not None else None
 
 
 def portal_intention_withdraw(*, submission_id: int, member: int) -> ReturnIntention:
-    """Withdraw one adult's intention: one step, no reason asked."""
+    """Withdraw one adult's intention: one step, no reason asked. Only an answer given under this registration
+    can be withdrawn from it; whether the person gave others elsewhere makes no difference to the registrant."""
     submission = Submission.objects.get(pk=submission_id)
     with transaction.atomic():
-        intention = intention_withdraw_own(actor=PORTAL, person_id=_member_person(submission, member))
+        person = _member_person(submission, member)
+        own = own_answer(submission, member)
+        if own is None or own.decision == ReturnIntention.Decision.WITHDRAWN:
+            raise NotFoundError("no answer of this registration to withdraw")
+        intention = intention_withdraw_own(actor=PORTAL, person_id=person)
         SubmissionIntention.objects.create(submission=submission, member=member, intention=intention)
     return intention
 

@@ -8,7 +8,6 @@ and no page shows anything of the registry: a registrant sees only their own ans
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import secrets
 import time
@@ -16,13 +15,15 @@ import zlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -84,12 +85,46 @@ def _keep(request: HttpRequest, draft: dict[str, Any]) -> None:
     request.portal_draft_changed = True  # type: ignore[attr-defined]
 
 
+def _boosted(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") == "true"
+
+
+def followed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A page sent through htmx answers with the page it leads to, its address pushed into the browser's
+    history: one request per page instead of a redirect and a second request. Without JavaScript the browser
+    follows the redirect itself, as always (post, redirect, get)."""
+    if request.method != "POST" or response.status_code != 302 or not _boosted(request):
+        return response
+    location = response["Location"]
+    for _hop in range(3):  # a page may send on once more (the intention pages to the next adult)
+        address = urlsplit(location)
+        if not address.path.startswith("/portal/"):
+            return response
+        try:
+            match = resolve(address.path)
+        except Resolver404:
+            return response
+        request.method = "GET"
+        request.GET = QueryDict(address.query)
+        request.POST = QueryDict()
+        page: HttpResponse = match.func(request, *match.args, **match.kwargs)
+        for name, morsel in response.cookies.items():
+            page.cookies.setdefault(name, morsel)
+        if page.status_code != 302:
+            page["HX-Push-Url"] = location
+            return page
+        response, location = page, page["Location"]
+    return response
+
+
 def drafting(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Write the draft a page changed into its cookie (or the session, when larger than a cookie may be)."""
+    """Write the draft a page changed into its cookie (or the session, when larger than a cookie may be). The
+    pages show the registrant's answers: no browser or proxy may keep a copy."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
+        response = followed(request, view(request, *args, **kwargs))
+        add_never_cache_headers(response)
         if getattr(request, "portal_draft_changed", False):
             draft = request.portal_draft  # type: ignore[attr-defined]
             token = ""
@@ -132,6 +167,11 @@ def _adults(draft: dict[str, Any]) -> list[int]:
     return [n for n, member in enumerate(services.members_of(draft)) if services._adult(member, today)]
 
 
+def _key(member: dict[str, Any], number: int) -> str:
+    """The member's own key in the draft: a removal names it, not a position that may have moved."""
+    return str(member.get("key") or number)
+
+
 def _name(member: dict[str, Any]) -> str:
     return " ".join(p for p in (member.get("given_name"), member.get("patronymic"), member.get("surname")) if p)
 
@@ -142,8 +182,11 @@ def _name(member: dict[str, Any]) -> str:
 def start(request: HttpRequest) -> HttpResponse:
     """Who runs the registry, why, what is stored and who sees it: the published information sheet."""
     code = str(request.GET.get("c") or request.POST.get("c") or "")[:64]
-    sheet = selectors.current_sheet(translation.get_language() or settings.LANGUAGE_CODE)
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    sheet = selectors.current_sheet(language)
     if request.method == "POST":
+        # The consent is given under the version the page showed, even if a newer one was published since.
+        sheet = selectors.shown_sheet(str(request.POST.get("sheet") or "")[:64], language) or sheet
         if sheet is None:
             return redirect("portal_start")
         draft = {"id": secrets.token_urlsafe(18), "sheet": sheet.version, "sheet_language": sheet.language,
@@ -209,7 +252,8 @@ def origin(request: HttpRequest) -> HttpResponse:
     if not _needs(draft, "you"):
         return redirect("portal_start")
     given = draft.get("origin") or {}
-    query = str(request.GET.get("q") or request.POST.get("q") or "")[:100].strip()
+    # Posted, never in the address: the home settlement must not end up in browser history or server logs.
+    query = str(request.POST.get("q") or "")[:100].strip()
     hits = settlement_search(query, limit=12) if query else []
     choices = selectors.settlement_choices(hits)
     if given.get("settlement") and given["settlement"] not in dict(choices):
@@ -242,18 +286,27 @@ def family(request: HttpRequest) -> HttpResponse:
     members = list(draft.get("family") or [])
     if request.method == "POST":
         if "remove" in request.POST:
-            with contextlib.suppress(ValueError, IndexError):
-                del members[int(request.POST["remove"])]
-            draft["family"] = members
-            draft.get("intentions", {}).clear()  # member numbers moved: intentions are asked again
-            _keep(request, draft)
+            keys = [_key(m, n) for n, m in enumerate(members)]
+            gone = str(request.POST["remove"])
+            if gone in keys:
+                index = keys.index(gone)
+                del members[index]
+                draft["family"] = members
+                # The answers of the others stay theirs: member numbers after the removed one move down by one.
+                number = index + 1
+                draft["intentions"] = {
+                    str(int(k) - (int(k) > number)): v
+                    for k, v in (draft.get("intentions") or {}).items()
+                    if int(k) != number
+                }
+                _keep(request, draft)
             return redirect("portal_family")
         draft["family"] = members
         _keep(request, draft)
         return redirect(_after(draft, "family"))
     labels = dict(RELATION_CHOICES)
-    shown = [{"number": n, "name": _name(m), "relation": labels.get(m.get("relation"), ""), "born": m.get("birth_date")}
-             for n, m in enumerate(members)]  # fmt: skip
+    shown = [{"key": _key(m, n), "name": _name(m), "relation": labels.get(m.get("relation"), ""),
+              "born": m.get("birth_date")} for n, m in enumerate(members)]  # fmt: skip
     return _page(request, "portal/family.html", {"members": shown, "full": len(members) >= services.MAX_FAMILY},
                  step="family")  # fmt: skip
 
@@ -273,7 +326,9 @@ def family_add(request: HttpRequest) -> HttpResponse:
         else:
             member = {k: form.cleaned_data.get(k, "") for k in (*services.PERSON_FIELDS, "relation")}
             member["displaced"] = bool(form.cleaned_data.get("displaced"))
-            member["deceased"] = bool(form.cleaned_data.get("deceased"))
+            member["deceased"] = bool(form.cleaned_data.get("deceased") or form.cleaned_data.get("death_date"))
+            member["death_date"] = form.cleaned_data.get("death_date", "") if member["deceased"] else ""
+            member["key"] = secrets.token_hex(4)
             trial = {**draft, "family": [*members, member], "intentions": {}}
             problems = [p for p in services.check_payload(trial) if p[0] == f"family {len(members) + 1}"]
             if problems:
@@ -311,6 +366,7 @@ def intention(request: HttpRequest, member: int = -1) -> HttpResponse:
     given = draft.setdefault("intentions", {})
 
     def onwards() -> HttpResponse:
+        _keep(request, draft)
         waiting = [n for n in adults if str(n) not in given]
         if waiting and not draft.get("checking"):
             return redirect("portal_intention_of", member=waiting[0])
@@ -319,7 +375,8 @@ def intention(request: HttpRequest, member: int = -1) -> HttpResponse:
     if member < 0 or member not in adults:
         return onwards()
     person = services.members_of(draft)[member]
-    form = IntentionForm(_posted(request), initial=given.get(str(member)) or {})
+    form = IntentionForm(_posted(request), initial=given.get(str(member)) or {},
+                         origin=str((draft.get("origin") or {}).get("settlement") or ""))  # fmt: skip
     if request.method == "POST" and "skip" in request.POST and member != 0:
         given[str(member)] = {"decision": ""}
         _keep(request, draft)
@@ -338,8 +395,9 @@ def intention(request: HttpRequest, member: int = -1) -> HttpResponse:
 @drafting
 def check(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
-    if not _needs(draft, "contact", "intentions") or "0" not in draft["intentions"]:
-        return redirect("portal_start")
+    missing = _first_missing(draft)
+    if missing:
+        return redirect(missing)
     draft["checking"] = True
     _keep(request, draft)
     if request.method == "POST":
@@ -356,6 +414,11 @@ def check(request: HttpRequest) -> HttpResponse:
                 sender=sender, campaign_code=str(draft.get("campaign") or ""),
             )  # fmt: skip
         except ValidationError as exc:
+            if any(field == "draft" for _where, field, _reason in exc.problems):
+                messages.error(request, _("This registration was sent already. To change its answers, sign in "
+                                          "with its reference number and passphrase."))  # fmt: skip
+                _keep(request, {})
+                return redirect("portal_sign_in")
             for _where, _field, reason in exc.problems[:5]:
                 messages.error(request, problem_text(reason))
             return redirect("portal_check")
@@ -363,6 +426,19 @@ def check(request: HttpRequest) -> HttpResponse:
         _keep(request, {"receipt": {"reference": receipt.reference, "passphrase": receipt.passphrase}})
         return redirect("portal_done")
     return _page(request, "portal/check.html", _answers(draft), step="check")
+
+
+def _first_missing(draft: dict[str, Any]) -> str:
+    """The address of the first step not answered yet, or "" when every step is."""
+    if not draft.get("id"):
+        return _step_url("start")
+    for step, key in (("consent", "consents"), ("you", "you"), ("origin", "origin"), ("family", "family"),
+                      ("contact", "contact")):  # fmt: skip
+        if key not in draft:
+            return _step_url(step)
+    given = draft.get("intentions") or {}
+    waiting = [n for n in _adults(draft) if str(n) not in given]
+    return reverse("portal_intention_of", args=[waiting[0]]) if waiting else ""
 
 
 def _answers(draft: dict[str, Any]) -> dict[str, Any]:
@@ -414,8 +490,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             request.session.cycle_key()
             request.session[MINE] = submission.pk
-            return redirect("portal_mine")
-    return render(request, "portal/sign_in.html", {"form": form})
+            return followed(request, redirect("portal_mine"))
+    response = render(request, "portal/sign_in.html", {"form": form})
+    add_never_cache_headers(response)
+    return response
 
 
 def _mine(request: HttpRequest) -> Any:
@@ -429,9 +507,10 @@ def _own(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         submission = _mine(request)
-        if submission is None:
-            return redirect("portal_sign_in")
-        return view(request, submission, *args, **kwargs)
+        response = redirect("portal_sign_in") if submission is None else view(request, submission, *args, **kwargs)
+        response = followed(request, response)
+        add_never_cache_headers(response)  # the registrant's own answers: no browser or proxy keeps a copy
+        return response
 
     return guarded
 
@@ -454,7 +533,7 @@ def mine_intention(request: HttpRequest, submission: Any, member: int) -> HttpRe
     members = services.members_of(payload)
     if not 0 <= member < len(members) or not services._adult(members[member], timezone.localdate()):
         return redirect("portal_mine")
-    form = IntentionForm(_posted(request))
+    form = IntentionForm(_posted(request), origin=str((payload.get("origin") or {}).get("settlement") or ""))
     if request.method == "POST" and form.is_valid():
         try:
             services.portal_intention_change(submission_id=submission.pk, member=member, given=form.answers())

@@ -97,12 +97,19 @@ class SettlementResolver:
 
     def __init__(self) -> None:
         self.by_gid = dict(Settlement.objects.values_list("gid", "id"))
-        self.by_name: dict[str, set[int]] = {}
-        self.by_exact: dict[str, set[int]] = {}
-        for toponym, settlement_id in PlaceName.objects.values_list("toponym", "settlement_id"):
-            self.by_exact.setdefault(toponym.strip().casefold(), set()).add(settlement_id)
-            self.by_name.setdefault(fold(toponym), set()).add(settlement_id)
+        # The names are folded only when a file gives a name rather than an id (a portal registration never does).
+        self.names: tuple[dict[str, set[int]], dict[str, set[int]]] | None = None
         self.cache: dict[str, int | str] = {}
+
+    def _names(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+        if self.names is None:
+            by_exact: dict[str, set[int]] = {}
+            by_name: dict[str, set[int]] = {}
+            for toponym, settlement_id in PlaceName.objects.values_list("toponym", "settlement_id"):
+                by_exact.setdefault(toponym.strip().casefold(), set()).add(settlement_id)
+                by_name.setdefault(fold(toponym), set()).add(settlement_id)
+            self.names = (by_exact, by_name)
+        return self.names
 
     def __call__(self, text: str) -> int | str:
         found = self.cache.get(text)
@@ -116,10 +123,11 @@ class SettlementResolver:
         if text in self.by_gid:
             return self.by_gid[text]
         # A name written exactly as the gazetteer has it decides before renderings that fold together.
-        exact = self.by_exact.get(text.strip().casefold())
+        by_exact, by_name = self._names()
+        exact = by_exact.get(text.strip().casefold())
         if exact and len(exact) == 1:
             return next(iter(exact))
-        ids = self.by_name.get(fold(text))
+        ids = by_name.get(fold(text))
         if not ids:
             return gettext_noop("no settlement of the gazetteer has this id or name")
         if len(ids) > 1:

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from homeward.audit.services import actor_of, audit_record
+from homeward.audit.services import actor_of, audit_record, audit_record_many
 from homeward.core.errors import NotFoundError, ValidationError
 from homeward.core.partialdate import PartialDate
 from homeward.core.progress import NullProgress, Progress
@@ -429,12 +429,13 @@ def eligibility_update(*, actor: Any, person_ids: list[int]) -> int:
                 if child not in roots and (child not in generation or generation[child] > base + 1):
                     generation[child] = base + 1
                     changed = True
-        updates = 0
-        for person in Person.objects.filter(pk__in=inside):
-            new = generation.get(person.pk)
-            if person.generation != new:
-                Person.objects.filter(pk=person.pk).update(generation=new, eligible=new is not None)
-                updates += 1
+        changed_to: dict[int | None, list[int]] = {}
+        for pk, old in Person.objects.filter(pk__in=inside).values_list("pk", "generation"):
+            if old != generation.get(pk):
+                changed_to.setdefault(generation.get(pk), []).append(pk)
+        for new, ids in changed_to.items():  # one update per generation, not one per person
+            Person.objects.filter(pk__in=ids).update(generation=new, eligible=new is not None)
+        updates = sum(len(ids) for ids in changed_to.values())
         if updates:
             audit_record(
                 actor=actor,
@@ -475,6 +476,39 @@ def consent_record(
         )
         audit_record(actor=actor, action="registry.consent.given", target=consent, data={"purpose": purpose})
     return consent
+
+
+def consents_record_many(*, actor: Any, channel: str, items: list[dict[str, Any]]) -> list[Consent]:
+    """Many consents given through one channel at once (the portal recording a group of registrations): each item
+    has ``person_id``, ``purpose``, ``sheet_version`` and for sharing ``partner``. Checked as ``consent_record``
+    checks one; all are written, or none."""
+    if channel not in Consent.Channel.values or channel == Consent.Channel.SOURCE:
+        raise ValidationError("unknown channel", [("channel", channel, "invalid")])
+    published: set[str] = set()
+    made = []
+    now = timezone.now()
+    for item in items:
+        purpose, version, partner = item["purpose"], str(item["sheet_version"]), str(item.get("partner") or "")
+        if purpose not in Consent.Purpose.values:
+            raise ValidationError("unknown purpose", [("purpose", purpose, "invalid")])
+        if version not in published:
+            published.add(require_published(version))
+        if purpose == Consent.Purpose.SHARING and not partner.strip():
+            raise ValidationError("sharing consent names the partner", [("partner", "", "required")])
+        made.append(Consent(person_id=int(item["person_id"]), purpose=purpose, sheet_version=version[:64],
+                            channel=channel, partner=partner[:200], given_at=now,
+                            recorded_by_id=_user_id(actor)))  # fmt: skip
+    with transaction.atomic():
+        ids = {c.person_id for c in made}
+        usable = set(Person.objects.select_for_update().filter(pk__in=ids, erased_at__isnull=True)
+                     .values_list("pk", flat=True))  # fmt: skip
+        if ids - usable:
+            raise ValidationError(ERASED if Person.objects.filter(pk__in=ids - usable).exists() else "person not found")
+        Consent.objects.bulk_create(made)
+        audit_record_many(actor=actor, events=[
+            {"action": "registry.consent.given", "target": c, "data": {"purpose": c.purpose}} for c in made
+        ])  # fmt: skip
+    return made
 
 
 def consent_withdraw(*, actor: Any, consent_id: int) -> Consent:
