@@ -21,6 +21,7 @@ CSRF-checked) at the same concurrency. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import json
 import multiprocessing
@@ -311,7 +312,10 @@ def main() -> None:
                 time.sleep(0.1)
         weight = Browser(port)
         start_page = weight.expect("GET", "/portal/")
-        css = (ROOT / "src/homeward/static/homeward/homeward.css").stat().st_size
+        static = ROOT / "src/homeward/static/homeward"
+        css = (static / "homeward.css").read_bytes()
+        # Loaded once, then from the browser's cache; deferred, so never in the way of the first page shown.
+        script = (static / "vendor/htmx-2.0.11.min.js").read_bytes() + (static / "portal.js").read_bytes()
         baseline = drive(port, args.clients, args.baseline_seconds, "bare")
         roots = {"web": server.pid, "worker": worker.pid}
         before = _cpu(roots)
@@ -346,7 +350,8 @@ def main() -> None:
         "requests_per_second": flow["requests_per_second"], "submissions": flow["completed"],
         "http_5xx": flow["http_5xx"], "failed_flows": flow["failures"], "failure_examples": flow["failure_examples"],
         "lost": lost, "duplicated": duplicated, "not_recorded": unrecorded, "recorded_after_s": round(drain_seconds, 1),
-        "start_page_bytes": len(start_page.encode()), "css_bytes": css,
+        "start_page_bytes": len(start_page.encode()), "css_bytes": len(css), "javascript_bytes": len(script),
+        "css_gzip_bytes": len(gzip.compress(css)), "javascript_gzip_bytes": len(gzip.compress(script)),
         "baseline_bare_post_per_second": baseline["per_second"], "baseline_p99_s": baseline["p99_s"],
         "baseline_5xx": baseline["http_5xx"],
         # Where the two cores went while registrations were sent: CPU milliseconds per submission of the web
