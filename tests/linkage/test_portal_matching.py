@@ -79,3 +79,28 @@ def test_records_of_restricted_or_erased_persons_are_never_proposed() -> None:
     proposed = MatchCandidate.objects.filter(record_a=mine) | MatchCandidate.objects.filter(record_b=mine)
     # Without the restriction this record is proposed (the test above): now it is left out.
     assert record.pk not in {c.record_a_id for c in proposed} | {c.record_b_id for c in proposed}
+
+
+def test_the_same_person_registered_twice_a_minute_apart_is_proposed_for_the_second() -> None:
+    from homeward.linkage import services as linkage
+    from homeward.linkage.models import LinkageRun
+
+    linkage._matcher.clear()
+    # The worker's index, built before either registration came in.
+    linkage._realtime_matcher(LinkageRun.objects.filter(state="done").exclude(model="").latest("id"))
+    record = SourceRecord.objects.filter(origin_settlement__isnull=False, superseded=False).order_by("id").first()
+    payload = _registration(record, "m3")
+    # Somebody not in the registry at all: only the first registration can match the second.
+    payload["you"] = {"given_name": "Zərifə", "surname": "Qədirbəyli", "patronymic": "Nəsir qızı", "sex": "F",
+                      "birth_date": "1961-04-23", "birth_place": "Şuşa"}  # fmt: skip
+    first = submission_receive(payload=payload, draft="matching-test-draft-3", language="az")
+    submission_record(submission_id=first.submission.pk)
+    match_job(Job.objects.get(kind="portal.match"), NullProgress())
+    second = submission_receive(payload=payload, draft="matching-test-draft-4", language="ru")
+    submission_record(submission_id=second.submission.pk)
+    match_job(Job.objects.filter(kind="portal.match").latest("id"), NullProgress())
+    a = SourceRecord.objects.get(external_id=f"{first.reference}-0")
+    b = SourceRecord.objects.get(external_id=f"{second.reference}-0")
+    pair = MatchCandidate.objects.get(record_a_id=min(a.pk, b.pk), record_b_id=max(a.pk, b.pk))
+    assert pair.state == "pending"
+    assert pair.probability > 0.9

@@ -100,3 +100,28 @@ def test_a_record_without_names_or_dates_matches_nothing(
 ) -> None:
     matcher, _, _ = batch
     assert matcher.match({"record_id": "x", "source": "portal", "sex": "F"}, threshold=0.01) == []
+
+
+def test_records_added_after_the_build_are_found_as_if_they_had_been_in_it(
+    batch: tuple[RealtimeMatcher, run.Scored, list[dict[str, str]]],
+) -> None:
+    full, _, rows = batch
+    added = random.Random(7).sample(rows, 60)
+    later = {r["record_id"] for r in added}
+    schema = pa.Table.from_pylist(rows).schema
+    part = RealtimeMatcher(pa.Table.from_pylist([r for r in rows if r["record_id"] not in later], schema=schema),
+                           run.bundled_model())  # fmt: skip
+    part.add(added)
+    part.add(added)  # again: nothing is added twice
+    assert len(part.ids) == len(rows) == len(set(part.ids))
+    compared = 0
+    for row in added:
+        # The same partners as in an index built with them (term frequencies, counted at the build, differ a
+        # little: a pair near the threshold may fall either side).
+        want = {f.record_id: f.match_probability for f in full.match(row, threshold=0.3)}
+        got = {f.record_id: f.match_probability for f in part.match(row, threshold=0.3)}
+        sure = {k for k, p in want.items() if p > 0.4}
+        assert sure <= set(got), row["record_id"]
+        assert {k for k, p in got.items() if p > 0.4} <= set(want), row["record_id"]
+        compared += len(sure)
+    assert compared > 20

@@ -732,9 +732,10 @@ def forget_records(record_ids: list[int]) -> None:
 # --- real-time matching of new records ------------------------------------------------------------------
 
 # The index of the registry's records for real-time matching, kept by the process that matches (the worker):
-# built from the model of the last run, rebuilt after a new run or when it is older than MATCHER_MAX_AGE.
-# Records that came in since it was built are matched by the next linkage run.
-MATCHER_MAX_AGE = dt.timedelta(minutes=15)
+# built from the model of the last run, rebuilt after a new run, and at the latest after MATCHER_MAX_AGE (a
+# build reads every record: minutes at a million). Each record matched in real time is added to it, so the
+# next registrations are matched against it too; records of other sources are matched by the next run.
+MATCHER_MAX_AGE = dt.timedelta(hours=24)
 _matcher: dict[str, Any] = {}
 
 
@@ -780,6 +781,7 @@ def records_match(*, actor: Any, record_ids: list[int]) -> int:
                     match_weight=found.match_weight, evidence=evidence, created_at=now,
                 )
             )  # fmt: skip
+    matcher.add(wanted)
     with transaction.atomic():
         # Pairs already in the queue (or decided) keep their state.
         existing = set(

@@ -195,17 +195,24 @@ class RealtimeMatcher:
         prepared = prepare(records).table
         self.rows: list[Row] = prepared.to_pylist()
         self.ids = [row["unique_id"] for row in self.rows]
+        self.known = set(self.ids)
         self.rules = m.PREDICT_BLOCKING
+        self.limit = limit
         # The batch's own block keys (crowded blocks already left out, as in the batch).
         keyed = add_block_keys(prepared, m.ALL_RULES, limit=limit)
         self.index: list[dict[str, list[int]]] = []
+        self.crowded: list[set[str]] = []
         for number, rule in enumerate(self.rules):
             found: dict[str, list[int]] = defaultdict(list)
+            left_out: set[str] = set()
             kept = keyed[f"block_{number}"].is_valid().to_pylist()
             for position, key in enumerate(rule_key(prepared, rule.columns).to_pylist()):
                 if kept[position]:
                     found[key].append(position)
+                elif key is not None:
+                    left_out.add(key)
             self.index.append(dict(found))
+            self.crowded.append(left_out)
         self.missing = [pc.is_null(prepared[r.missing]).to_pylist() if r.missing else None for r in self.rules]
         prior = float(model["probability_two_random_records_match"])
         self.prior = math.log2(prior / (1 - prior))
@@ -254,11 +261,33 @@ class RealtimeMatcher:
                 break
         return total, evidence
 
+    def add(self, records: list[dict[str, Any]]) -> None:
+        """Add records that came in since the index was built (each new registration once it is matched), so
+        that the next one is matched against them too: the same family registered twice a minute apart is
+        found. A block that grows crowded is left out, as the batch leaves it out; term frequencies stay
+        those of the build. A record already in the index is not added again."""
+        for row in _prepared([r for r in records if str(r.get("record_id") or "") not in self.known]):
+            self.known.add(row["unique_id"])
+            position = len(self.rows)
+            self.rows.append(row)
+            self.ids.append(row["unique_id"])
+            for number, rule in enumerate(self.rules):
+                lacking = self.missing[number]
+                if lacking is not None:
+                    lacking.append(row.get(rule.missing) is None)  # type: ignore[arg-type]
+                key = _row_key(row, rule.columns)
+                if key is None or key in self.crowded[number]:
+                    continue
+                block = self.index[number].setdefault(key, [])
+                block.append(position)
+                if len(block) > self.limit:
+                    del self.index[number][key]
+                    self.crowded[number].add(key)
+
     def match(self, record: dict[str, Any], *, threshold: float = m.REVIEW) -> list[Match]:
         """The linked records that may be the same person as ``record`` (the person records fields), most
         probable first."""
-        table = pa.table({k: pa.array([str(record.get(k) or "")], pa.string()) for k in INPUT_FIELDS})
-        row = prepare(table).table.to_pylist()[0]
+        row = _prepared([record])[0]
         out = []
         for position in self.candidates(row):
             other = self.rows[position]
@@ -270,6 +299,12 @@ class RealtimeMatcher:
                 out.append(Match(other["unique_id"], probability, weight, evidence))
         out.sort(key=lambda found: (-found.match_probability, found.record_id))
         return out
+
+
+def _prepared(records: list[dict[str, Any]]) -> list[Row]:
+    """Records of the person records fields, prepared as the batch prepares them."""
+    table = pa.table({k: pa.array([str(r.get(k) or "") for r in records], pa.string()) for k in INPUT_FIELDS})
+    return cast(list[Row], prepare(table).table.to_pylist())
 
 
 def _comparison(data: dict[str, Any]) -> _Comparison:
