@@ -70,6 +70,11 @@ def test_records_of_restricted_or_erased_persons_are_never_proposed() -> None:
         SourceRecord.objects.filter(origin_settlement__isnull=False, birth_date__isnull=False, superseded=False)
         .exclude(given_name="").exclude(surname="").exclude(sex="").order_by("id").first()
     )  # fmt: skip
+    from homeward.linkage import services as linkage
+    from homeward.linkage.models import LinkageRun
+
+    linkage._matcher.clear()
+    linkage._realtime_matcher(LinkageRun.objects.filter(state="done").exclude(model="").latest("id"))
     # The person asked for processing to be restricted after the matching index was built.
     Person.objects.filter(pk=record.person_id).update(restricted=True)
     receipt = submission_receive(payload=_registration(record, "m2"), draft="matching-test-draft-2", language="az")

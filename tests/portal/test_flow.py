@@ -246,6 +246,7 @@ def test_with_htmx_each_page_sent_answers_with_the_next_page_in_one_request(port
         page = response.content.decode()
         assert shows in page, (url, shows)
         assert "no-store" in response["Cache-Control"]
+        assert f'name="next" type="hidden" value="{to}"' in page  # the language switch comes back to this page
         return page
 
     client.get("/portal/")

@@ -3,18 +3,23 @@ lockout holds, nothing is cached, the stored table gives nothing back, and the f
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import zlib
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from homeward.audit.models import AuditEvent
+from homeward.core.crypto import decrypt_value
 from homeward.core.partialdate import PartialDate
 from homeward.gazetteer.models import Settlement
 from homeward.portal.models import Submission, SubmissionIntention
-from homeward.portal.services import LOCK_AFTER, submission_sign_in
+from homeward.portal.services import LOCK_AFTER, draft_digest, submission_sign_in
 from homeward.registry.models import Consent, Person, ReturnIntention, SourceRecord
 from homeward.registry.services.intentions import intention_record
 from homeward.registry.services.sheets import information_sheet_publish
@@ -55,10 +60,12 @@ def test_the_registrant_acts_only_on_answers_given_under_their_registration(
     intention_record(actor=officer, person_id=me.pk, decision="intends", sheet_version="2026-1", channel="interview",
                      horizon="someday", together="own")  # fmt: skip
     before = ReturnIntention.objects.filter(person=me).count()
-    # The registrant's own answer is withdrawn: nothing to withdraw here, whatever was given elsewhere.
+    # The registrant's own answer is withdrawn already: withdrawing it again (a replayed form) changes nothing,
+    # and in particular not the answer the person gave in the interview.
     response = back.post("/portal/mine/intention/0/withdraw/", {}, follow=True)
-    assert "There is no answer to withdraw" in response.content.decode()
+    assert "The answer was withdrawn" in response.content.decode()
     assert ReturnIntention.objects.filter(person=me).count() == before
+    assert ReturnIntention.objects.filter(person=me).latest("version").decision == "intends"
     page = back.get("/portal/mine/").content.decode()
     assert "interview" not in page
     assert "one day" not in page  # the officer's horizon is not shown to the registrant
@@ -111,16 +118,19 @@ def test_pages_with_answers_are_never_cached_and_the_table_gives_back_no_draft(p
     client = walk(Client(), family=False)
     for path in ("/portal/check/", "/portal/you/", "/portal/return/"):
         assert "no-store" in client.get(path)["Cache-Control"], path
-    draft_cookie = client.cookies["homeward_portal"].value
+    token = json.loads(
+        zlib.decompress(
+            base64.b64decode(decrypt_value(client.cookies["homeward_portal"].value, context="portal.draft"))
+        )
+    )["id"]
     reference, passphrase = _sent(client)
     assert "no-store" in _signed_in(reference, passphrase).get("/portal/mine/")["Cache-Control"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT draft, secret FROM portal_submission")
         draft, secret = cursor.fetchone()
     # What is stored of the draft's token is a keyed hash: the passphrase cannot be drawn from the table.
-    assert re.fullmatch("[0-9a-f]{64}", draft)
-    assert draft not in draft_cookie
-    assert passphrase.replace("-", "") not in draft + secret
+    assert draft == draft_digest(token) != token
+    assert secret != draft
 
 
 def test_the_sender_is_the_connection_not_a_header_the_client_writes(portal_home: Settlement, settings: Any) -> None:
@@ -284,3 +294,49 @@ def test_an_intention_the_registry_refuses_leaves_the_rest_of_the_group_recorded
     assert ReturnIntention.objects.get(person=leyla).decision == "undecided"
     assert not ReturnIntention.objects.filter(person=aynur).exists()
     assert Consent.objects.filter(person=aynur).count() == 2  # the rest of her registration is in
+
+
+def test_an_answer_given_for_a_relative_never_overrides_the_relatives_own(
+    portal_home: Settlement, make_staff: Any
+) -> None:
+    client = begin(Client())
+    _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "birth_date": "1975"})
+    _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"})
+    _post(client, "/portal/family/add/", {"relation": "spouse", "given_name": "Rauf", "sex": "M", "birth_date": "1970"})
+    _post(client, "/portal/family/", {"continue": "1"})
+    _post(client, "/portal/contact/", {})
+    _post(client, "/portal/intention/0/", {"decision": "undecided"}, to="/portal/intention/1/")
+    _post(client, "/portal/intention/1/", {"decision": "intends", "horizon": "someday", "together": "community"})
+    reference, passphrase = _sent(client)
+    work()
+    rauf = SourceRecord.objects.get(external_id=f"{reference}-1").person
+    # Rauf then tells an officer himself that he does not intend to return.
+    intention_record(actor=make_staff("registrar"), person_id=rauf.pk, decision="does_not_intend",
+                     sheet_version="2026-1", channel="interview")  # fmt: skip
+    back = _signed_in(reference, passphrase)
+    changed = back.post("/portal/mine/intention/1/", {"decision": "intends", "horizon": "12_months",
+                                                      "together": "own"})  # fmt: skip
+    assert "could not be saved" in changed.content.decode()
+    withdrawn = back.post("/portal/mine/intention/1/withdraw/", {}, follow=True).content.decode()
+    assert "The answer was withdrawn" in withdrawn  # the same as any withdrawal
+    assert ReturnIntention.objects.filter(person=rauf).latest("version").decision == "does_not_intend"  # his stands
+    history = withdrawn.split('id="member-1"', 1)[1]
+    assert "answer withdrawn" in history
+    assert "does not intend" not in history
+    # A double tap on the registrant's own withdrawal makes one version.
+    me = SourceRecord.objects.get(external_id=f"{reference}-0").person
+    for _ in range(2):
+        _post(back, "/portal/mine/intention/0/withdraw/", {}, to="/portal/mine/")
+    assert list(ReturnIntention.objects.filter(person=me).values_list("decision", flat=True).order_by("version")) == [
+        "undecided", "withdrawn"]  # fmt: skip
+
+
+def test_a_change_for_a_person_erased_since_gets_the_plain_message(portal_home: Settlement) -> None:
+    reference, passphrase, me = _recorded()
+    Person.objects.filter(pk=me.pk).update(erased_at=timezone.now())  # erased on request meanwhile
+    page = _signed_in(reference, passphrase).post("/portal/mine/intention/0/", {"decision": "undecided"})
+    text = page.content.decode()
+    assert "could not be saved" in text
+    assert f"person {me.pk}" not in text
+    assert "not found" not in text
+    assert AuditEvent.objects.filter(action="portal.intention.refused").exists()

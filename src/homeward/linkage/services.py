@@ -732,18 +732,23 @@ def forget_records(record_ids: list[int]) -> None:
 # --- real-time matching of new records ------------------------------------------------------------------
 
 # The index of the registry's records for real-time matching, kept by the process that matches (the worker):
-# built from the model of the last run, rebuilt after a new run, and at the latest after MATCHER_MAX_AGE (a
-# build reads every record: minutes at a million). Each record matched in real time is added to it, so the
-# next registrations are matched against it too; records of other sources are matched by the next run.
+# built from the model of the last run; rebuilt after a new run, after an erasure, and at the latest after
+# MATCHER_MAX_AGE (a build reads every record: minutes at a million). Each record matched in real time is
+# added to it, so the next registrations are matched against it too; records of other sources are matched by
+# the next run.
 MATCHER_MAX_AGE = dt.timedelta(hours=24)
 _matcher: dict[str, Any] = {}
 
 
 def _realtime_matcher(run: LinkageRun) -> Any:
     from homeward.linkage.engine.realtime import RealtimeMatcher
+    from homeward.registry.models import SubjectRequest
 
     now = timezone.now()
-    if _matcher.get("run") != run.pk or now - _matcher.get("built", now - 2 * MATCHER_MAX_AGE) > MATCHER_MAX_AGE:
+    built = _matcher.get("built", now - 2 * MATCHER_MAX_AGE)
+    # An erasure since the build: the erased person's names and dates leave the worker's memory now.
+    erased = SubjectRequest.objects.filter(kind=SubjectRequest.Kind.ERASE, completed_at__gte=built).exists()
+    if _matcher.get("run") != run.pk or now - built > MATCHER_MAX_AGE or erased:
         records, _person_of = linkage_records()
         _matcher.update(run=run.pk, built=now, matcher=RealtimeMatcher(records, json.loads(run.model)))
     return _matcher["matcher"]

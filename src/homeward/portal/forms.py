@@ -40,6 +40,7 @@ PROBLEMS = {
     ),
     "going elsewhere names the settlement": _("Write the name of the other settlement."),
     services.NOT_TAKEN: _("This answer could not be saved. Staff will look at it; you do not need to do anything."),
+    services.STILL_RECORDING: _("Your registration is still being recorded: try again in a few minutes."),
 }
 
 

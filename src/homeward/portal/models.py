@@ -75,6 +75,9 @@ class SubmissionIntention(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="intentions")
     member = models.PositiveSmallIntegerField()  # 0 the registrant, then family members in the order given
     intention = models.OneToOneField(ReturnIntention, on_delete=models.PROTECT, related_name="+")
+    # Withdrawn here only: the registrant withdrew an answer given for a relative after the relative's own answer,
+    # given elsewhere, had already superseded it (the relative's answer stands).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["member", "-intention__version"]

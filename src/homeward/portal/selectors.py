@@ -92,11 +92,16 @@ def own_history(submission: Submission, payload: dict[str, Any]) -> list[dict[st
                  "destination": i.destination.title if i.destination is not None else "", "conditions": i.conditions,
                  "conditions_note": i.conditions_note, "needs": i.needs}  # fmt: skip
         versions.setdefault(link.member, []).append({"at": i.recorded_at, "raw": i.decision, **intention_shown(given)})
+        if link.withdrawn_at is not None:  # withdrawn here only (a relative's own answer had come after it)
+            versions[link.member].append({"at": link.withdrawn_at, "raw": "withdrawn",
+                                          **intention_shown({"decision": "withdrawn"})})  # fmt: skip
     if submission.state == Submission.State.RECEIVED:  # not recorded yet: the answers as sent
         for key, given in (payload.get("intentions") or {}).items():
             if given.get("decision"):
                 shown = {"at": submission.received_at, "raw": given["decision"], **intention_shown(given)}
                 versions.setdefault(int(key), []).append(shown)
+    for history in versions.values():
+        history.sort(key=lambda v: v["at"], reverse=True)
     today = timezone.localdate()
     out = []
     for number, member in enumerate(members):

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from homeward.audit.services import actor_of, audit_record, audit_record_many, system_actor
 from homeward.core.crypto import blind_index
-from homeward.core.errors import NotFoundError, ValidationError
+from homeward.core.errors import HomewardError, NotFoundError, ValidationError
 from homeward.core.jobs import job_enqueue
 from homeward.core.models import Job
 from homeward.core.partialdate import PartialDate
@@ -65,6 +65,8 @@ LOCK_AFTER = 5
 LOCK_MINUTES = 15
 GROUP = 200  # submissions recorded through one import
 ADULT_AGE = 18
+NOT_TAKEN = "could not be recorded: staff will look at it"
+STILL_RECORDING = "still being recorded: try again in a few minutes"
 
 RELATIONS = ("father", "mother", "father_father", "father_mother", "mother_father", "mother_mother", "spouse",
              "child")  # fmt: skip
@@ -701,23 +703,41 @@ def submission_sign_in(*, reference: str, passphrase: str) -> Submission:
 
 def _member_person(submission: Submission, member: int) -> int:
     if submission.state != Submission.State.RECORDED:
-        raise field_problem("registration", submission.reference, "still being recorded: try again in a few minutes")
+        raise field_problem("registration", submission.reference, STILL_RECORDING)
     person = _persons_of(submission.reference, submission.members).get(member)
     if person is None:
         raise NotFoundError("no such family member in this registration")
     return person
 
 
-NOT_TAKEN = "could not be recorded: staff will look at it"
+def _not_taken(submission: Submission, member: int, reason: str) -> ValidationError:
+    """The one answer a registrant gets when the registry will not take a change, whatever the reason (which
+    could tell them about other records); the reason is left for staff in the audit trail."""
+    with transaction.atomic():
+        audit_record(actor=PORTAL, action="portal.intention.refused", target=submission,
+                     data={"member": member, "reason": reason[:500]})  # fmt: skip
+    return ValidationError(NOT_TAKEN, [("intention", "", NOT_TAKEN)])
+
+
+def _superseded(submission: Submission, member: int, person: int) -> bool:
+    """Whether a relative's own answer, given elsewhere (an interview, a call), came after the one the
+    registrant gave for them here: then it stands, whatever the registrant does with theirs."""
+    if member == 0:
+        return False  # the registrant's own word: the newest act wins, whichever channel it came through
+    latest = ReturnIntention.objects.filter(person_id=person).order_by("-version").values_list("pk", flat=True).first()
+    return (
+        latest is not None
+        and not SubmissionIntention.objects.filter(submission=submission, intention_id=latest).exists()
+    )
 
 
 def portal_intention_change(*, submission_id: int, member: int, given: dict[str, Any]) -> ReturnIntention:
     """A new version of one adult's intention, given by the registrant after signing in again.
 
     It is checked against the registration's own answers only. What the registry holds about the person may
-    differ (records of other sources were merged into it): a refusal that comes from there gets the same
-    message whatever its reason, and is left for staff in the audit trail, so that the registrant learns
-    nothing about other records."""
+    differ (records of other sources were merged into it, the person was erased, a relative answered for
+    themselves elsewhere since): a refusal that comes from there gets the same message whatever its reason,
+    and is left for staff in the audit trail, so that the registrant learns nothing about other records."""
     submission = Submission.objects.get(pk=submission_id)
     payload = payload_of(submission)
     members = members_of(payload)
@@ -727,38 +747,48 @@ def portal_intention_change(*, submission_id: int, member: int, given: dict[str,
     problems = [p for p in problems if p[0].startswith("intention")]
     if problems:
         raise ValidationError(f"{problems[0][1]}: {problems[0][2]}", problems)
-    person = _member_person(submission, member)
+    if submission.state != Submission.State.RECORDED:
+        raise field_problem("registration", submission.reference, STILL_RECORDING)
     try:
         with transaction.atomic():
+            Submission.objects.select_for_update().get(pk=submission.pk)
+            person = _member_person(submission, member)
+            if _superseded(submission, member, person):
+                raise ValidationError("the relative's own answer, given elsewhere, came after this one")
             return _intention(submission, member, person, given)
-    except ValidationError as exc:
-        with transaction.atomic():
-            audit_record(actor=PORTAL, action="portal.intention.refused", target=submission,
-                         data={"member": member, "reason": str(exc)[:500]})  # fmt: skip
-        raise ValidationError(NOT_TAKEN, [("intention", "", NOT_TAKEN)]) from None
+    except HomewardError as exc:
+        raise _not_taken(submission, member, str(exc)) from None
 
 
-def own_answer(submission: Submission, member: int) -> ReturnIntention | None:
-    """The newest intention version given under this registration for this member (never one given
-    elsewhere for the same person)."""
-    link = (
+def own_answer(submission: Submission, member: int) -> SubmissionIntention | None:
+    """The newest intention version given under this registration for this member, with its link (never one
+    given elsewhere for the same person)."""
+    return (
         SubmissionIntention.objects.filter(submission=submission, member=member)
         .select_related("intention")
         .order_by("-intention__recorded_at", "-id")
         .first()
     )
-    return link.intention if link is not None else None
 
 
 def portal_intention_withdraw(*, submission_id: int, member: int) -> ReturnIntention:
-    """Withdraw one adult's intention: one step, no reason asked. Only an answer given under this registration
-    can be withdrawn from it; whether the person gave others elsewhere makes no difference to the registrant."""
-    submission = Submission.objects.get(pk=submission_id)
+    """Withdraw one adult's intention: one step, no reason asked; withdrawing again changes nothing. Only an
+    answer given under this registration can be withdrawn from it. When a relative's own answer given elsewhere
+    came after it, that answer stands and the registrant's is withdrawn here only; the registrant sees the same
+    either way."""
     with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission_id)  # a double tap: one withdrawal
         person = _member_person(submission, member)
         own = own_answer(submission, member)
-        if own is None or own.decision == ReturnIntention.Decision.WITHDRAWN:
+        if own is None:
             raise NotFoundError("no answer of this registration to withdraw")
+        if own.withdrawn_at is not None or own.intention.decision == ReturnIntention.Decision.WITHDRAWN:
+            return own.intention
+        if _superseded(submission, member, person):
+            SubmissionIntention.objects.filter(pk=own.pk).update(withdrawn_at=timezone.now())
+            audit_record(actor=PORTAL, action="portal.intention.withdrawn_here", target=submission,
+                         data={"member": member, "intention": own.intention_id})  # fmt: skip
+            return own.intention
         intention = intention_withdraw_own(actor=PORTAL, person_id=person)
         SubmissionIntention.objects.create(submission=submission, member=member, intention=intention)
     return intention

@@ -104,7 +104,11 @@ def followed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
             match = resolve(address.path)
         except Resolver404:
             return response
+        # The request becomes the GET of the page it leads to (its address too: the language form sends back to it).
         request.method = "GET"
+        request.path = request.path_info = address.path
+        request.META.update(PATH_INFO=address.path, QUERY_STRING=address.query, REQUEST_METHOD="GET")
+        request.resolver_match = match
         request.GET = QueryDict(address.query)
         request.POST = QueryDict()
         page: HttpResponse = match.func(request, *match.args, **match.kwargs)
@@ -538,8 +542,9 @@ def mine_intention(request: HttpRequest, submission: Any, member: int) -> HttpRe
         try:
             services.portal_intention_change(submission_id=submission.pk, member=member, given=form.answers())
         except (ValidationError, NotFoundError) as exc:
-            problems = getattr(exc, "problems", None)
-            form.add_error(None, problem_text(problems[0][2]) if problems else str(exc))
+            # Only the reasons the registrant's own answers give are named; anything else is the one plain message.
+            problems = getattr(exc, "problems", None) or [("", "", services.NOT_TAKEN)]
+            form.add_error(None, problem_text(problems[0][2]))
         else:
             messages.success(request, _("Your answer was saved as a new version."))
             return redirect("portal_mine")
@@ -553,7 +558,11 @@ def mine_intention(request: HttpRequest, submission: Any, member: int) -> HttpRe
 def mine_withdraw(request: HttpRequest, submission: Any, member: int) -> HttpResponse:
     try:
         services.portal_intention_withdraw(submission_id=submission.pk, member=member)
-    except (ValidationError, NotFoundError):
+    except ValidationError as exc:
+        messages.error(
+            request, problem_text(exc.problems[0][2]) if exc.problems else _("There is no answer to withdraw.")
+        )
+    except NotFoundError:
         messages.error(request, _("There is no answer to withdraw."))
     else:
         messages.success(request, _("The answer was withdrawn."))

@@ -202,6 +202,7 @@ class RealtimeMatcher:
         keyed = add_block_keys(prepared, m.ALL_RULES, limit=limit)
         self.index: list[dict[str, list[int]]] = []
         self.crowded: list[set[str]] = []
+        self.limits: list[int] = []  # the largest block each rule kept (the batch's pair budget may cut below limit)
         for number, rule in enumerate(self.rules):
             found: dict[str, list[int]] = defaultdict(list)
             left_out: set[str] = set()
@@ -213,6 +214,7 @@ class RealtimeMatcher:
                     left_out.add(key)
             self.index.append(dict(found))
             self.crowded.append(left_out)
+            self.limits.append(min(limit, max((len(v) for v in found.values()), default=limit)))
         self.missing = [pc.is_null(prepared[r.missing]).to_pylist() if r.missing else None for r in self.rules]
         prior = float(model["probability_two_random_records_match"])
         self.prior = math.log2(prior / (1 - prior))
@@ -280,7 +282,7 @@ class RealtimeMatcher:
                     continue
                 block = self.index[number].setdefault(key, [])
                 block.append(position)
-                if len(block) > self.limit:
+                if len(block) > self.limits[number]:
                     del self.index[number][key]
                     self.crowded[number].add(key)
 
