@@ -44,7 +44,6 @@ from homeward.registry.services.intentions import (
     intentions_record_own_many,
 )
 from homeward.registry.services.persons import (
-    consent_record,
     consent_withdraw,
     consents_record_many,
     eligibility_update,
@@ -475,8 +474,7 @@ def _record_group(group: list[Submission]) -> tuple[int, int]:
         log.exception("portal submissions %s recorded one by one", [s.reference for s in waiting])
         for submission in waiting:
             try:
-                if _finish(submission.pk, payloads[submission.pk], outcome.batch_id):
-                    recorded.append(submission.pk)
+                recorded += _finish_group([submission], payloads, outcome.batch_id)
             except Exception as exc:
                 log.exception("portal submission %s could not be recorded", submission.reference)
                 Submission.objects.filter(pk=submission.pk, state=Submission.State.RECEIVED).update(
@@ -490,9 +488,10 @@ def _record_group(group: list[Submission]) -> tuple[int, int]:
 
 
 def _finish_group(waiting: list[Submission], payloads: dict[int, dict[str, Any]], batch_id: int) -> list[int]:
-    """``_finish`` for a whole group at once, in one transaction: the consents, intentions, family eligibility and
-    audit events of every submission written together. Raises if any submission cannot be finished (the caller
-    then finishes them one by one); the submissions recorded."""
+    """The registrants' consents and each adult's intention, once the records are in, for a whole group in one
+    transaction: the consents, intentions, family eligibility and audit events of every submission written
+    together; submissions recorded before are skipped. Raises if any submission cannot be finished (the caller
+    then finishes them one group of one at a time); the submissions recorded."""
     today = timezone.localdate()
     with transaction.atomic():
         locked = list(
@@ -563,49 +562,6 @@ def _finish_group(waiting: list[Submission], payloads: dict[int, dict[str, Any]]
         ]  # fmt: skip
         audit_record_many(actor=PORTAL, events=events)
     return [s.pk for s in locked]
-
-
-def _finish(submission_id: int, payload: dict[str, Any], batch_id: int) -> bool:
-    """The registrant's consents and each adult's intention, once the records are in; False if done before."""
-    members = members_of(payload)
-    with transaction.atomic():
-        locked = Submission.objects.select_for_update().get(pk=submission_id)
-        if locked.state == Submission.State.RECORDED:
-            return False
-        persons = _persons_of(locked.reference, len(members))
-        if persons.get(0) is None:
-            raise ValidationError(f"{locked.reference}: the registrant's record was held by the import")
-        for purpose in payload.get("consents") or []:
-            consent_record(
-                actor=PORTAL, person_id=persons[0], purpose=purpose, sheet_version=locked.sheet_version,
-                channel=Consent.Channel.PORTAL,
-                partner=settings.PORTAL_PARTNER if purpose == Consent.Purpose.SHARING else "",
-            )  # fmt: skip
-        refused: list[int] = []
-        for key, given in sorted((payload.get("intentions") or {}).items()):
-            number = int(key)
-            if given.get("decision") and persons.get(number) and _adult(members[number], timezone.localdate()):
-                try:
-                    with transaction.atomic():  # a savepoint: the rest of the registration is recorded
-                        _intention(locked, number, persons[number], given)
-                except ValidationError as exc:
-                    refused.append(number)
-                    audit_record(actor=PORTAL, action="portal.intention.refused", target=locked,
-                                 data={"member": number, "reason": str(exc)[:500]})  # fmt: skip
-        origin = payload.get("origin") or {}
-        if not origin.get("settlement") and origin.get("text"):
-            # "Not listed": the family's own words, on its records, for staff to find in the gazetteer.
-            SourceRecord.objects.filter(
-                source__code=SOURCE_CODE, external_id__in=[f"{locked.reference}-{n}" for n in range(len(members))]
-            ).update(origin_text=str(origin["text"])[:MAX_TEXT])
-        locked.state, locked.recorded_at, locked.error = Submission.State.RECORDED, timezone.now(), ""
-        locked.batch_id = batch_id
-        locked.save(update_fields=["state", "recorded_at", "error", "batch"])
-        eligibility_update(actor=PORTAL, person_ids=sorted(set(persons.values())))
-        audit_record(actor=PORTAL, action="portal.submission.recorded", target=locked,
-                     data={"reference": locked.reference, "persons": len(persons),
-                           "intentions_refused": refused})  # fmt: skip
-    return True
 
 
 def submissions_record_start(*, actor: Any) -> Job:

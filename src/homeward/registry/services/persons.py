@@ -448,9 +448,9 @@ def eligibility_update(*, actor: Any, person_ids: list[int]) -> int:
 # --- consent ---------------------------------------------------------------------------------------------
 
 
-def consent_record(
-    *, actor: Any, person_id: int, purpose: str, sheet_version: str, channel: str, partner: str = ""
-) -> Consent:
+def _consent_checked(*, purpose: str, sheet_version: str, channel: str, partner: str, published: set[str]) -> str:
+    """A consent's own values checked; the sheet version as stored (``published``: versions known to be
+    published, added to as they are found)."""
     if purpose not in Consent.Purpose.values:
         raise ValidationError("unknown purpose", [("purpose", purpose, "invalid")])
     if channel not in Consent.Channel.values:
@@ -459,10 +459,19 @@ def consent_record(
         # Consent the source registry collected: its own form's reference, not one of our sheets.
         if not sheet_version.strip():
             raise ValidationError("name the source's consent form", [("sheet_version", "", "required")])
-    else:
+    elif sheet_version not in published:
         sheet_version = require_published(sheet_version)
+        published.add(sheet_version)
     if purpose == Consent.Purpose.SHARING and not partner.strip():
         raise ValidationError("sharing consent names the partner", [("partner", "", "required")])
+    return sheet_version
+
+
+def consent_record(
+    *, actor: Any, person_id: int, purpose: str, sheet_version: str, channel: str, partner: str = ""
+) -> Consent:
+    sheet_version = _consent_checked(purpose=purpose, sheet_version=sheet_version, channel=channel, partner=partner,
+                                     published=set())  # fmt: skip
     with transaction.atomic():
         person = _person_for_update(person_id)
         consent = Consent.objects.create(
@@ -488,13 +497,9 @@ def consents_record_many(*, actor: Any, channel: str, items: list[dict[str, Any]
     made = []
     now = timezone.now()
     for item in items:
-        purpose, version, partner = item["purpose"], str(item["sheet_version"]), str(item.get("partner") or "")
-        if purpose not in Consent.Purpose.values:
-            raise ValidationError("unknown purpose", [("purpose", purpose, "invalid")])
-        if version not in published:
-            published.add(require_published(version))
-        if purpose == Consent.Purpose.SHARING and not partner.strip():
-            raise ValidationError("sharing consent names the partner", [("partner", "", "required")])
+        purpose, partner = item["purpose"], str(item.get("partner") or "")
+        version = _consent_checked(purpose=purpose, sheet_version=str(item["sheet_version"]), channel=channel,
+                                   partner=partner, published=published)  # fmt: skip
         made.append(Consent(person_id=int(item["person_id"]), purpose=purpose, sheet_version=version[:64],
                             channel=channel, partner=partner[:200], given_at=now,
                             recorded_by_id=_user_id(actor)))  # fmt: skip
