@@ -18,6 +18,7 @@ from homeward.gazetteer.models import Settlement
 from homeward.portal.jobs import record_job
 from homeward.portal.models import Campaign, Submission, SubmissionIntention
 from homeward.registry.models import Consent, Kinship, ReturnIntention, SourceRecord
+from tests.conftest import SETUP
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sheets")]
 
@@ -37,18 +38,17 @@ def _post(client: Client, url: str, data: dict[str, Any], *, to: str | None = No
 
 
 def begin(client: Client, *, consents: tuple[str, ...] = ("registration",)) -> Client:
-    """The start page, then the agreements: the person's page is next."""
+    """The start page and its agreements: the person's page is next."""
     client.get("/portal/")
-    _post(client, "/portal/", {}, to="/portal/consent/")
-    _post(client, "/portal/consent/", dict.fromkeys(consents, "on"), to="/portal/you/")
+    _post(client, "/portal/", dict.fromkeys(consents, "on"), to="/portal/you/")
     return client
 
 
 def walk(client: Client, *, campaign: str = "", family: bool = True) -> Client:
     start = client.get("/portal/" + (f"?c={campaign}" if campaign else "")).content.decode()
     assert (f'name="c" value="{campaign}"' in start) == bool(campaign)  # the campaign goes on with the form
-    _post(client, "/portal/", {"c": campaign} if campaign else {}, to="/portal/consent/")
-    _post(client, "/portal/consent/", {"registration": "on", "planning": "on"}, to="/portal/you/")
+    agreed = {"registration": "on", "planning": "on"}
+    _post(client, "/portal/", {"c": campaign, **agreed} if campaign else agreed, to="/portal/you/")
     _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "patronymic": "Əli qızı", "sex": "F",
                                    "birth_date": "1975-03", "birth_place": "Bakı"}, to="/portal/origin/")  # fmt: skip
     found = client.post("/portal/origin/", {"q": "Карабулак", "search": "1"})  # posted: kept out of the logs
@@ -185,10 +185,10 @@ def test_the_same_page_sent_twice_makes_one_submission_with_the_same_passphrase(
 def test_bad_answers_are_named_next_to_the_field_and_nothing_is_stored(portal_home: Settlement) -> None:
     client = Client()
     client.get("/portal/")
-    _post(client, "/portal/", {})
-    refused = client.post("/portal/consent/", {})  # nothing ticked: told why, next to the agreement
+    refused = client.post("/portal/", {})  # nothing ticked: told why, next to the agreement, and no draft begun
     assert refused.status_code == 200
     assert "Without this agreement we cannot register you" in refused.content.decode()
+    assert client.get("/portal/you/")["Location"] == "/portal/"
     client = begin(Client())
     cases = [
         ({"given_name": "=cmd|' /C calc'!A0", "surname": "X"}, "cannot start with"),
@@ -250,8 +250,7 @@ def test_with_htmx_each_page_sent_answers_with_the_next_page_in_one_request(port
         return page
 
     client.get("/portal/")
-    sent("/portal/", {}, "/portal/consent/", "What you agree to")
-    sent("/portal/consent/", {"registration": "on"}, "/portal/you/", "About you")
+    sent("/portal/", {"registration": "on"}, "/portal/you/", "About you")
     sent("/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "birth_date": "1975"}, "/portal/origin/",
          "Where your family comes from")  # fmt: skip
     refused = client.post("/portal/origin/", {})  # a problem: the same page again, with the problem named
@@ -267,3 +266,79 @@ def test_with_htmx_each_page_sent_answers_with_the_next_page_in_one_request(port
     work()
     assert Submission.objects.get().reference == reference
     assert Submission.objects.get().state == "recorded"
+
+
+def test_the_agreements_are_given_under_the_sheet_and_changed_from_the_check_page(portal_home: Settlement) -> None:
+    client = Client()
+    start = client.get("/portal/").content.decode()
+    # The sheet, then each agreement as its own box, then the button: one page, one request.
+    assert start.index("Information sheet, version") < start.index('name="registration"') < start.index(">Start<")
+    walk(client, family=False)
+    assert client.get("/portal/check/").status_code == 200
+    _post(client, "/portal/consent/", {"registration": "on", "contact": "on"}, to="/portal/check/")
+    assert client.post("/portal/check/", {}).status_code == 302
+    work()
+    assert set(Consent.objects.values_list("purpose", flat=True)) == {"registration", "contact"}
+
+
+def test_the_family_page_holds_the_form_to_add_a_member(portal_home: Settlement) -> None:
+    client = begin(Client())
+    _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "birth_date": "1975"})
+    _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"}, to="/portal/family/")
+    empty = client.get("/portal/family/").content.decode()
+    # Nobody listed yet: the form is open, posting to the page that adds, the surname offered.
+    assert '<details class="add-member" open>' in empty
+    assert 'action="/portal/family/add/"' in empty
+    assert 'name="surname" id="id_surname" value="Hüseynova"' in empty
+    _post(client, "/portal/family/add/", {"relation": "spouse", "given_name": "Rauf", "birth_date": "1970"},
+          to="/portal/family/")  # fmt: skip
+    listed = client.get("/portal/family/").content.decode()
+    assert "<strong>Rauf</strong>, wife or husband" in listed
+    assert '<details class="add-member">' in listed  # folded once someone is listed
+    refused = client.post("/portal/family/add/", {"relation": "child", "given_name": "", "birth_date": "1990"})
+    assert refused.status_code == 200
+    assert "This field is required" in refused.content.decode()
+
+
+def test_a_settlement_chosen_from_the_list_is_checked_by_its_id(portal_home: Settlement) -> None:
+    client = begin(Client())
+    _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "birth_date": "1975"})
+    # An id that is not in the gazetteer: refused next to the field, the search shown again, nothing kept.
+    refused = client.post("/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:nowhere"})
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "Select a valid choice" in page
+    assert 'value="hw:test:qarabulaq"' in page
+    assert client.get("/portal/family/")["Location"] == "/portal/"
+    # A bad year with a good settlement: the list is shown again with the settlement still chosen.
+    again = client.post("/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq", "left": "2999"})
+    assert again.status_code == 200
+    assert 'value="hw:test:qarabulaq" id="id_settlement_0" checked' in again.content.decode()
+    _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"}, to="/portal/family/")
+    _post(client, "/portal/family/", {"continue": "1"})
+    _post(client, "/portal/contact/", {})
+    _post(client, "/portal/intention/0/", {"decision": "undecided"}, to="/portal/check/")
+    assert "<dd>Qarabulaq</dd>" in client.get("/portal/check/").content.decode()
+
+
+def test_the_sheets_and_events_are_kept_in_the_process_and_a_change_is_seen_at_once(
+    portal_home: Settlement, settings: Any, django_assert_num_queries: Any
+) -> None:
+    from homeward.portal import selectors
+    from homeward.registry.models import DisplacementEvent
+    from homeward.registry.services.sheets import information_sheet_publish
+
+    settings.PORTAL_REFERENCE_SECONDS = 60
+    selectors.forget()
+    assert selectors.current_sheet("en").version == "2026-1"
+    assert selectors.events() == [("wave-1", "First wave")]
+    with django_assert_num_queries(0):
+        assert selectors.current_sheet("az").version == "2026-1"  # no Azerbaijani text: the English one
+        assert selectors.shown_sheet("v1", "en").version == "v1"
+        assert selectors.event_label("wave-1") == "First wave"
+    information_sheet_publish(actor=SETUP, version="2026-2", language="az", title="Vərəqə", body="Yeni.")
+    DisplacementEvent.objects.create(code="wave-2", label="Second wave")
+    assert selectors.current_sheet("az").title == "Vərəqə"
+    assert selectors.current_sheet("en").version == "2026-2"  # the newest version, in the only language it has
+    assert selectors.event_label("wave-2") == "Second wave"
+    selectors.forget()

@@ -256,8 +256,7 @@ def test_consent_is_recorded_under_the_sheet_version_the_page_showed(portal_home
     assert 'name="sheet" value="2026-1"' in start
     # A newer version is published while the registrant reads the one shown.
     information_sheet_publish(actor=SETUP, version="2026-2", language="en", title="Sheet 2026-2", body="Newer.")
-    _post(client, "/portal/", {"sheet": "2026-1"}, to="/portal/consent/")
-    _post(client, "/portal/consent/", {"registration": "on"})
+    _post(client, "/portal/", {"sheet": "2026-1", "registration": "on"}, to="/portal/you/")
     _post(client, "/portal/you/", {"given_name": "Aynur", "surname": "Hüseynova", "birth_date": "1975"})
     _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"})
     _post(client, "/portal/family/", {"continue": "1"})

@@ -62,8 +62,7 @@ def test_waiting_submissions_are_recorded_again_by_a_job(client_for: Any) -> Non
 def test_a_settlement_not_listed_is_kept_in_the_familys_words_for_staff() -> None:
     client = Client()
     client.get("/portal/")
-    client.post("/portal/", {})
-    client.post("/portal/consent/", {"registration": "on"})
+    client.post("/portal/", {"registration": "on"})
     client.post("/portal/you/", {"given_name": "Aynur", "surname": "X", "birth_date": "1980"})
     client.post("/portal/origin/", {"text": "Yuxarı Çay, by the river, upper valley"})
     client.post("/portal/family/", {"continue": "1"})

@@ -61,6 +61,20 @@ def settlement_search(query: str, *, limit: int = 10) -> list[SearchHit]:
     return hits[:limit]
 
 
+def settlement_hit(gid: str) -> SearchHit | None:
+    """One settlement by its id, as a search would list it under its own title; None if there is none."""
+    row = (
+        Settlement.objects.filter(gid=gid)
+        .values_list("pk", "title", "status", "historical_admin_unit__name", "admin_unit__name")
+        .first()
+    )
+    if row is None:
+        return None
+    sid, title, status, historical, unit = row
+    return SearchHit(settlement_id=sid, title=title, matched=title, lang="", unit=historical or unit or "",
+                     status=status, rank=0, gid=gid)  # fmt: skip
+
+
 def settlements(*, query: str = "", unit_id: int | None = None, status: str = "") -> QuerySet[Settlement]:
     items = Settlement.objects.select_related("admin_unit", "historical_admin_unit").annotate(
         name_count=Count("names", distinct=True)

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from homeward.portal import services
-from homeward.registry.models import Consent, DisplacementEvent, ReturnIntention
+from homeward.portal import selectors, services
+from homeward.registry.models import Consent, ReturnIntention
 
 SEX_CHOICES = [("", _("prefer not to say")), ("F", _("female")), ("M", _("male")), ("X", pgettext_lazy("sex", "other"))]
 RELATION_CHOICES = [
@@ -168,7 +168,7 @@ class OriginForm(PortalForm):
         self.fields["settlement"].choices = list(hits)  # type: ignore[attr-defined]
         self.fields["event"].choices = [  # type: ignore[attr-defined]
             ("", _("I do not know")),
-            *DisplacementEvent.objects.values_list("code", "label"),
+            *selectors.events(),
         ]
 
     def clean(self) -> dict[str, Any]:

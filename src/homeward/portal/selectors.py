@@ -6,20 +6,47 @@ never the registry's persons, so nothing tells them whether anybody else's recor
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from homeward.portal.models import Campaign, Submission, SubmissionIntention
 from homeward.registry.models import Consent, DisplacementEvent, InformationSheet, ReturnIntention
 
+_KEPT: dict[str, tuple[float, Any]] = {}
+
+
+def _kept(key: str, load: Callable[[], Any]) -> Any:
+    """What ``load`` reads, kept in this process for PORTAL_REFERENCE_SECONDS: the public pages read the same
+    few published rows on every request. A save in this process forgets them at once (``forget``)."""
+    now = time.monotonic()
+    held = _KEPT.get(key)
+    if held is not None and now - held[0] < settings.PORTAL_REFERENCE_SECONDS:
+        return held[1]
+    value = load()
+    _KEPT[key] = (now, value)
+    return value
+
+
+def forget(**_kwargs: Any) -> None:
+    """Forget what ``_kept`` holds (connected to saves of sheets and events)."""
+    _KEPT.clear()
+
+
+def _sheets() -> tuple[str, dict[tuple[str, str], InformationSheet]]:
+    """The newest published version, and every published text by (version, language)."""
+    texts = list(InformationSheet.objects.order_by("-published_at", "-id"))
+    return (texts[0].version if texts else ""), {(t.version, t.language): t for t in reversed(texts)}
+
 
 def current_sheet(language: str) -> InformationSheet | None:
     """The newest published version's text in this language, else in any language of that version."""
-    newest = InformationSheet.objects.order_by("-published_at", "-id").values("version")[:1]
-    texts = {t.language: t for t in InformationSheet.objects.filter(version__in=newest)}  # one query
-    return texts.get(language) or texts.get("en") or next(iter(texts.values()), None)
+    newest, _texts = _kept("sheets", _sheets)
+    return shown_sheet(newest, language)
 
 
 def shown_sheet(version: str, language: str) -> InformationSheet | None:
@@ -27,8 +54,14 @@ def shown_sheet(version: str, language: str) -> InformationSheet | None:
     no such version."""
     if not version:
         return None
-    texts = InformationSheet.objects.filter(version=version)
-    return texts.filter(language=language).first() or texts.filter(language="en").first() or texts.first()
+    _newest, texts = _kept("sheets", _sheets)
+    found = texts.get((version, language)) or texts.get((version, "en"))
+    return found or next((t for (v, _l), t in texts.items() if v == version), None)
+
+
+def events() -> list[tuple[str, str]]:
+    """The displacement events a registrant may choose from: (code, label)."""
+    return list(_kept("events", lambda: list(DisplacementEvent.objects.values_list("code", "label"))))
 
 
 def settlement_choices(hits: list[Any]) -> list[tuple[str, str]]:
@@ -49,7 +82,7 @@ def consent_labels() -> list[tuple[str, Any]]:
 
 
 def event_label(code: str) -> str:
-    return DisplacementEvent.objects.filter(code=code).values_list("label", flat=True).first() or "" if code else ""
+    return dict(events()).get(code, "") if code else ""
 
 
 def intention_shown(given: dict[str, Any]) -> dict[str, Any]:

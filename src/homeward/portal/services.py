@@ -334,13 +334,14 @@ def _again(existing: Submission, draft: str, body: str) -> Receipt:
 def sender_over_limit(sender: str, *, now: dt.datetime | None = None) -> bool:
     """Whether this sender, or everybody together, sent more than the limits allow just now."""
     now = now or timezone.now()
-    minute = Submission.objects.filter(received_at__gte=now - dt.timedelta(minutes=1)).count()
-    if minute >= settings.PORTAL_ALL_PER_MINUTE:
+    # Each count stops at its limit: the work stays the same however many registrations arrive.
+    everyone, per_sender = settings.PORTAL_ALL_PER_MINUTE, settings.PORTAL_SENDER_PER_HOUR
+    recent = Submission.objects.order_by().values("id")
+    if recent.filter(received_at__gte=now - dt.timedelta(minutes=1))[:everyone].count() >= everyone:
         return True
     if not sender:
         return False
-    hour = Submission.objects.filter(sender=sender, received_at__gte=now - dt.timedelta(hours=1)).count()
-    return hour >= settings.PORTAL_SENDER_PER_HOUR
+    return recent.filter(sender=sender, received_at__gte=now - dt.timedelta(hours=1))[:per_sender].count() >= per_sender
 
 
 # --- recording -------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template import engines
+from django.template.backends.utils import csrf_input
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
@@ -159,11 +161,21 @@ def _needs(draft: dict[str, Any], *keys: str) -> bool:
     return bool(draft.get("id")) and all(k in draft for k in keys)
 
 
+def _show(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
+    """A public page, rendered by the portal's template engine (Jinja2, see ``portal/jinja.py``)."""
+    # One CSRF token per page (each form of the page carries the same): masking one costs 32 random draws.
+    context = {**(context or {}), "csrf": csrf_input(request)}
+    page = engines["portal"].get_template(template).render(context, request)
+    return HttpResponse(page, status=status)
+
+
 def _page(request: HttpRequest, template: str, context: dict[str, Any], *, step: str = "") -> HttpResponse:
     if step:
         context["step_number"] = STEPS.index(step) + 1
         context["step_count"] = len(STEPS)
-    return render(request, template, context)
+    return _show(request, template, context)
 
 
 def _adults(draft: dict[str, Any]) -> list[int]:
@@ -184,21 +196,25 @@ def _name(member: dict[str, Any]) -> str:
 @require_http_methods(["GET", "POST"])
 @drafting
 def start(request: HttpRequest) -> HttpResponse:
-    """Who runs the registry, why, what is stored and who sees it: the published information sheet."""
+    """Who runs the registry, why, what is stored and who sees it (the published information sheet), and under
+    it the agreements, one per purpose: read, agree, start."""
     code = str(request.GET.get("c") or request.POST.get("c") or "")[:64]
     language = translation.get_language() or settings.LANGUAGE_CODE
     sheet = selectors.current_sheet(language)
+    form = ConsentForm(_posted(request))
     if request.method == "POST":
         # The consent is given under the version the page showed, even if a newer one was published since.
         sheet = selectors.shown_sheet(str(request.POST.get("sheet") or "")[:64], language) or sheet
         if sheet is None:
             return redirect("portal_start")
-        draft = {"id": secrets.token_urlsafe(18), "sheet": sheet.version, "sheet_language": sheet.language,
-                 "campaign": code}  # fmt: skip
-        _keep(request, draft)
-        return redirect("portal_consent")
+        if form.is_valid():
+            draft = {"id": secrets.token_urlsafe(18), "sheet": sheet.version, "sheet_language": sheet.language,
+                     "campaign": code, "consents": form.purposes()}  # fmt: skip
+            _keep(request, draft)
+            return redirect("portal_you")
     paragraphs = [p for p in sheet.body.split("\n\n") if p.strip()] if sheet else []
-    return render(request, "portal/start.html", {"sheet": sheet, "paragraphs": paragraphs, "campaign": code})
+    context = {"sheet": sheet, "paragraphs": paragraphs, "campaign": code, "form": form}
+    return _page(request, "portal/start.html", context, step="consent" if sheet else "")
 
 
 @public
@@ -213,7 +229,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         draft["consents"] = form.purposes()
         _keep(request, draft)
-        return redirect("portal_you")
+        return redirect(_after(draft, "consent"))
     return _page(request, "portal/consent.html", {"form": form, "partner": settings.PORTAL_PARTNER}, step="consent")
 
 
@@ -242,7 +258,7 @@ def _after(draft: dict[str, Any], step: str) -> str:
         return _step_url("check")
     if step == "contact":
         return reverse("portal_intention_of", args=[0])
-    following = {"you": "origin", "origin": "family", "family": "contact"}
+    following = {"consent": "you", "you": "origin", "origin": "family", "family": "contact"}
     return _step_url(following[step])
 
 
@@ -250,7 +266,7 @@ def _after(draft: dict[str, Any], step: str) -> str:
 @require_http_methods(["GET", "POST"])
 @drafting
 def origin(request: HttpRequest) -> HttpResponse:
-    from homeward.gazetteer.selectors import settlement_search
+    from homeward.gazetteer.selectors import settlement_hit, settlement_search
 
     draft = _draft(request)
     if not _needs(draft, "you"):
@@ -258,12 +274,24 @@ def origin(request: HttpRequest) -> HttpResponse:
     given = draft.get("origin") or {}
     # Posted, never in the address: the home settlement must not end up in browser history or server logs.
     query = str(request.POST.get("q") or "")[:100].strip()
-    hits = settlement_search(query, limit=12) if query else []
-    choices = selectors.settlement_choices(hits)
-    if given.get("settlement") and given["settlement"] not in dict(choices):
-        choices.insert(0, (given["settlement"], given.get("title", given["settlement"])))
+    sent = request.method == "POST" and "search" not in request.POST
+    chosen = str(request.POST.get("settlement") or "")[:64] if sent else ""
+
+    def listed(search: bool) -> list[tuple[str, str]]:
+        hit = None if search or not chosen else settlement_hit(chosen)
+        found = [hit] if hit else settlement_search(query, limit=12) if query and search else []
+        choices = selectors.settlement_choices(found)
+        if given.get("settlement") and given["settlement"] not in dict(choices):
+            choices.insert(0, (given["settlement"], given.get("title", given["settlement"])))
+        return choices
+
+    # A settlement chosen from the list is checked by its id alone; the list is searched again only to show it.
+    choices = listed(search=not chosen)
     form = OriginForm(_posted(request), initial=given, hits=choices)
-    if request.method == "POST" and "search" not in request.POST and form.is_valid():
+    if sent and chosen and not form.is_valid():
+        choices = listed(search=True)
+        form = OriginForm(_posted(request), initial=given, hits=choices)
+    if sent and form.is_valid():
         data = form.cleaned_data
         chosen = str(data.get("settlement") or "")
         draft["origin"] = {
@@ -311,8 +339,10 @@ def family(request: HttpRequest) -> HttpResponse:
     labels = dict(RELATION_CHOICES)
     shown = [{"key": _key(m, n), "name": _name(m), "relation": labels.get(m.get("relation"), ""),
               "born": m.get("birth_date")} for n, m in enumerate(members)]  # fmt: skip
-    return _page(request, "portal/family.html", {"members": shown, "full": len(members) >= services.MAX_FAMILY},
-                 step="family")  # fmt: skip
+    # The form to add a member is on the page itself (folded once someone is listed): no extra page to load.
+    adding = MemberForm(initial={"surname": (draft.get("you") or {}).get("surname", "")})
+    context = {"members": shown, "full": len(members) >= services.MAX_FAMILY, "form": adding}
+    return _page(request, "portal/family.html", context, step="family")
 
 
 @public
@@ -407,7 +437,7 @@ def check(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         sender = services.sender_digest(client_ip(request))
         if services.sender_over_limit(sender):
-            busy = render(request, "portal/busy.html", status=429)
+            busy = _show(request, "portal/busy.html", status=429)
             busy["Retry-After"] = "600"
             return busy
         payload = {k: draft.get(k) for k in ("sheet", "sheet_language", "consents", "you", "origin", "family",
@@ -476,7 +506,7 @@ def done(request: HttpRequest) -> HttpResponse:
     if not receipt:
         return redirect("portal_start")
     _keep(request, {})  # shown once
-    return render(request, "portal/done.html", {"receipt": receipt})
+    return _show(request, "portal/done.html", {"receipt": receipt})
 
 
 @public
@@ -495,7 +525,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             request.session[MINE] = submission.pk
             return followed(request, redirect("portal_mine"))
-    response = render(request, "portal/sign_in.html", {"form": form})
+    response = _show(request, "portal/sign_in.html", {"form": form})
     add_never_cache_headers(response)
     return response
 
@@ -526,7 +556,7 @@ def mine(request: HttpRequest, submission: Any) -> HttpResponse:
     context = _answers(payload)
     context.update(submission=submission, history=selectors.own_history(submission, payload),
                    consents_held=selectors.own_consents(submission))  # fmt: skip
-    return render(request, "portal/mine.html", context)
+    return _show(request, "portal/mine.html", context)
 
 
 @public
@@ -548,7 +578,7 @@ def mine_intention(request: HttpRequest, submission: Any, member: int) -> HttpRe
         else:
             messages.success(request, _("Your answer was saved as a new version."))
             return redirect("portal_mine")
-    return render(request, "portal/intention.html", {"form": form, "member": member, "name": _name(members[member]),
+    return _show(request, "portal/intention.html", {"form": form, "member": member, "name": _name(members[member]),
                                                      "yourself": member == 0, "changing": True})  # fmt: skip
 
 

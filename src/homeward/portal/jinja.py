@@ -1,23 +1,57 @@
-"""The portal's form fields, written out in Python: the same markup as a template would give (a label per
-input, hints and errors tied to the field, radios and checkboxes in a fieldset), at a fraction of the cost, for
-pages that many people load at once."""
+"""The template environment of the public registration pages (Jinja2).
+
+The portal's pages are the ones many people load at once, so they are rendered by Jinja2, several times faster
+than Django's template engine; the staff pages stay Django templates. The texts are Django's translations: the
+templates write ``{{ _("...") }}``, which Django's ``makemessages`` collects as it does ``{% translate %}``
+(a text with a placeholder is formatted after translation: ``{{ _("Step %(n)s of %(total)s")|format(...) }}``).
+Texts that need a translation context are named here, in Python, where ``makemessages`` finds them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import template
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.template.defaultfilters import date as date_format
+from django.template.defaultfilters import linebreaksbr
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext_lazy
+from jinja2 import Environment
 
-register = template.Library()
+# The texts of the templates that carry a translation context.
+WORDS = {
+    "name": pgettext_lazy("person", "Name"),
+    "start": pgettext_lazy("portal button", "Start"),
+    "open": pgettext_lazy("portal button", "Open"),
+}
+
+
+def url(name: str, *args: Any) -> str:
+    return reverse(name, args=args or None)
+
+
+def languages() -> list[tuple[str, str]]:
+    """The languages offered, each named in its own language, and whether it is the one shown."""
+    return [(code, gettext(label)) for code, label in settings.LANGUAGES]
+
+
+def _date(value: Any, fmt: str) -> str:
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return str(date_format(value, fmt))
 
 
 def _described(ids: list[str]) -> str:
     return f' aria-describedby="{" ".join(ids)}"' if ids else ""
 
 
-@register.simple_tag
 def portal_field(f: Any) -> SafeString:
     widget = f.field.widget
     name, fid, current = esc(f.html_name), esc(f.auto_id), f.value()
@@ -59,3 +93,13 @@ def portal_field(f: Any) -> SafeString:
             out.append(f'<textarea name="{name}" id="{fid}"{attrs}{described}>{esc(current or "")}</textarea>')
     out.append("\n</div>")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+def environment(**options: Any) -> Environment:
+    env = Environment(**options)  # noqa: S701 - Django's Jinja2 backend turns autoescaping on
+    env.globals.update(
+        _=gettext, gettext=gettext, url=url, static=static, words=WORDS, languages=languages,
+        language=translation.get_language, messages=get_messages, field=portal_field,
+    )  # fmt: skip
+    env.filters.update(linebreaksbr=lambda value: linebreaksbr(value, autoescape=True), date=_date)
+    return env
