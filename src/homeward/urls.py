@@ -5,6 +5,8 @@ from homeward.access.gates import public
 from homeward.api.api import api
 
 urlpatterns = [
+    # First: the public pages are the ones loaded most, and each address is looked for in this order.
+    path("portal/", include("homeward.portal.urls")),
     path("", include("homeward.web.urls")),
     path("", include("homeward.access.urls")),
     path("audit/", include("homeward.audit.urls")),
@@ -13,7 +15,6 @@ urlpatterns = [
     path("linkage/", include("homeward.linkage.urls")),
     path("census/", include("homeward.census.urls")),
     path("planning/", include("homeward.planning.urls")),
-    path("portal/", include("homeward.portal.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/", api.urls),

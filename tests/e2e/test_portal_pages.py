@@ -106,11 +106,14 @@ class Walk:
         self.press("button.primary")
         page.wait_for_url("**/portal/family/")
         self.seen("family")  # nobody listed yet: the form to add a member is open on the page
+        self.press("details.add-member button")  # nobody named: the member's own page, with the problem named
+        assert page.locator("#id_given_name-error").count() == 1
+        self.seen("member-error")
         page.select_option("#id_relation", "spouse")
         page.locator("#id_given_name").fill("Rauf")
         page.locator("#id_surname").fill("Məmmədov")
         page.locator("#id_birth_date").fill("1972")
-        self.press("details.add-member button")
+        self.press("button.primary")
         page.wait_for_url("**/portal/family/")
         assert "Rauf" in page.locator("ul.members").inner_text()
         assert page.locator("details.add-member").get_attribute("open") is None  # folded once someone is listed
@@ -133,6 +136,13 @@ class Walk:
         self.press("button[name=skip]")
         page.wait_for_url("**/portal/check/")
         self.seen("check")
+        self.press("a[href$='/portal/consent/']")  # the agreements, changed from here
+        page.wait_for_url("**/portal/consent/")
+        assert page.locator("#id_planning").is_checked()
+        page.locator("#id_contact").check()
+        self.seen("consent")
+        self.press("button.primary")
+        page.wait_for_url("**/portal/check/")
         self.press("button.primary")
         page.wait_for_url("**/portal/done/")
         self.seen("done")

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from homeward.audit.models import AuditEvent
 from homeward.core.models import Job
@@ -314,18 +316,23 @@ def test_a_settlement_chosen_from_the_list_is_checked_by_its_id(portal_home: Set
     again = client.post("/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq", "left": "2999"})
     assert again.status_code == 200
     assert 'value="hw:test:qarabulaq" id="id_settlement_0" checked' in again.content.decode()
-    _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"}, to="/portal/family/")
+    with CaptureQueriesContext(connection) as queries:
+        _post(client, "/portal/origin/", {"q": "Карабулак", "settlement": "hw:test:qarabulaq"}, to="/portal/family/")
+    assert not [q for q in queries.captured_queries if "gazetteer_namekey" in q["sql"]]  # no search: the id alone
     _post(client, "/portal/family/", {"continue": "1"})
     _post(client, "/portal/contact/", {})
     _post(client, "/portal/intention/0/", {"decision": "undecided"}, to="/portal/check/")
-    assert "<dd>Qarabulaq</dd>" in client.get("/portal/check/").content.decode()
+    # Shown as the list showed it: under the name the search matched, in the script it was searched in.
+    assert "<dd>Qarabulaq (Карабулак)</dd>" in client.get("/portal/check/").content.decode()
+    _post(client, "/portal/origin/", {"q": "", "settlement": "hw:test:qarabulaq", "left": "1990"}, to="/portal/check/")
+    assert "<dd>Qarabulaq</dd>" in client.get("/portal/check/").content.decode()  # no search: its own title
 
 
 def test_the_sheets_and_events_are_kept_in_the_process_and_a_change_is_seen_at_once(
     portal_home: Settlement, settings: Any, django_assert_num_queries: Any
 ) -> None:
     from homeward.portal import selectors
-    from homeward.registry.models import DisplacementEvent
+    from homeward.registry.models import DisplacementEvent, InformationSheet
     from homeward.registry.services.sheets import information_sheet_publish
 
     settings.PORTAL_REFERENCE_SECONDS = 60
@@ -341,4 +348,12 @@ def test_the_sheets_and_events_are_kept_in_the_process_and_a_change_is_seen_at_o
     assert selectors.current_sheet("az").title == "Vərəqə"
     assert selectors.current_sheet("en").version == "2026-2"  # the newest version, in the only language it has
     assert selectors.event_label("wave-2") == "Second wave"
+    # A version published by another process (no signal here): the page that showed it is still honoured.
+    InformationSheet.objects.bulk_create([InformationSheet(
+        version="2026-3", language="en", title="Sheet 2026-3", body="Newest.", sha256="0" * 64,
+        published_at=timezone.now(),
+    )])  # fmt: skip
+    assert selectors.current_sheet("en").version == "2026-2"  # the newest this process knows, for a while
+    assert selectors.shown_sheet("2026-3", "en").title == "Sheet 2026-3"
+    assert selectors.current_sheet("en").version == "2026-3"
     selectors.forget()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
@@ -33,8 +34,10 @@ def _kept(key: str, load: Callable[[], Any]) -> Any:
 
 
 def forget(**_kwargs: Any) -> None:
-    """Forget what ``_kept`` holds (connected to saves of sheets and events)."""
+    """Forget what ``_kept`` holds (connected to saves of sheets and events): at once, for this process's next
+    read, and again when the saving transaction commits, in case another thread read the old rows meanwhile."""
     _KEPT.clear()
+    transaction.on_commit(_KEPT.clear)
 
 
 def _sheets() -> tuple[str, dict[tuple[str, str], InformationSheet]]:
@@ -54,9 +57,15 @@ def shown_sheet(version: str, language: str) -> InformationSheet | None:
     no such version."""
     if not version:
         return None
-    _newest, texts = _kept("sheets", _sheets)
-    found = texts.get((version, language)) or texts.get((version, "en"))
-    return found or next((t for (v, _l), t in texts.items() if v == version), None)
+    for fresh in (False, True):
+        if fresh:  # a version this process has not seen yet: published since, by another process
+            _KEPT.pop("sheets", None)
+        texts: dict[tuple[str, str], InformationSheet] = _kept("sheets", _sheets)[1]
+        found = texts.get((version, language)) or texts.get((version, "en"))
+        found = found or next((t for (v, _l), t in texts.items() if v == version), None)
+        if found is not None:
+            return found
+    return None
 
 
 def events() -> list[tuple[str, str]]:

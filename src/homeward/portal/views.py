@@ -275,10 +275,10 @@ def origin(request: HttpRequest) -> HttpResponse:
     # Posted, never in the address: the home settlement must not end up in browser history or server logs.
     query = str(request.POST.get("q") or "")[:100].strip()
     sent = request.method == "POST" and "search" not in request.POST
-    chosen = str(request.POST.get("settlement") or "")[:64] if sent else ""
+    chosen = str(request.POST.get("settlement") or "")[:120] if sent else ""
 
     def listed(search: bool) -> list[tuple[str, str]]:
-        hit = None if search or not chosen else settlement_hit(chosen)
+        hit = None if search or not chosen else settlement_hit(chosen, query)
         found = [hit] if hit else settlement_search(query, limit=12) if query and search else []
         choices = selectors.settlement_choices(found)
         if given.get("settlement") and given["settlement"] not in dict(choices):
