@@ -339,3 +339,29 @@ def test_a_change_for_a_person_erased_since_gets_the_plain_message(portal_home: 
     assert f"person {me.pk}" not in text
     assert "not found" not in text
     assert AuditEvent.objects.filter(action="portal.intention.refused").exists()
+
+
+def test_a_registration_the_import_holds_leaves_the_others_of_its_group_recorded(portal_home: Settlement) -> None:
+    from homeward.portal.services import submission_receive, submissions_record_waiting
+
+    gone = Settlement.objects.create(gid="hw:test:gone", title="Gone")
+
+    def payload(name: str, home: str) -> dict[str, Any]:
+        return {"sheet": "2026-1", "consents": ["registration", "planning"],
+                "you": {"given_name": name, "surname": "Hüseynova", "birth_date": "1970"},
+                "origin": {"settlement": home}, "family": [], "contact": {},
+                "intentions": {"0": {"decision": "undecided"}}}  # fmt: skip
+
+    held = submission_receive(payload=payload("Aynur", gone.gid), draft="group-draft-held-0001", language="en")
+    kept = submission_receive(payload=payload("Leyla", portal_home.gid), draft="group-draft-kept-0002", language="en")
+    gone.delete()  # the gazetteer was corrected between sending and recording: the import holds Aynur's record
+    # The group as a whole cannot be finished; each registration is then finished on its own.
+    assert submissions_record_waiting() == (1, 1)
+    states = dict(Submission.objects.values_list("reference", "state"))
+    assert states == {held.reference: "received", kept.reference: "recorded"}
+    assert "held by the import" in Submission.objects.get(reference=held.reference).error
+    leyla = SourceRecord.objects.get(external_id=f"{kept.reference}-0").person
+    assert Consent.objects.filter(person=leyla).count() == 2
+    assert ReturnIntention.objects.get(person=leyla).decision == "undecided"
+    recorded = AuditEvent.objects.filter(action="portal.submission.recorded")
+    assert list(recorded.values_list("target_id", flat=True)) == [str(kept.submission.pk)]
