@@ -17,7 +17,7 @@ import pytest
 
 from homeward.linkage.engine import run
 from homeward.linkage.engine.evaluate import evaluate, read_truth
-from homeward.linkage.engine.prepare import LinkageInputError, read_records, records_table
+from homeward.linkage.engine.prepare import READ_FIELDS, LinkageInputError, read_records, records_table
 from homeward.linkage.engine.run import bundled_model, for_dialect, link_file, link_records, load_model
 from homeward.synth.community import write_community
 from tests.linkage.conftest import (
@@ -469,8 +469,9 @@ def test_unknown_columns_are_ignored_and_missing_ones_are_empty(tmp_path: Path) 
         encoding="utf-8",
     )
     table = read_records(path)
-    assert table.column_names == list(FIELDS)
-    assert table.to_pylist()[0] == dict.fromkeys(FIELDS, "") | {
+    # The family links are read too, when present (empty otherwise).
+    assert table.column_names == list(READ_FIELDS)
+    assert table.to_pylist()[0] == dict.fromkeys(READ_FIELDS, "") | {
         "record_id": "r1",
         "given_name": "Əli",
         "surname": "Əliyev",
@@ -561,7 +562,7 @@ def test_not_utf8_in_an_ignored_column_does_not_matter(tmp_path: Path) -> None:
 
 def test_records_given_as_dicts_are_checked_by_position() -> None:
     table = records_table([{"record_id": 7, "given_name": " Əli ", "birth_date": None}])
-    assert table.to_pylist() == [dict.fromkeys(FIELDS, "") | {"record_id": "7", "given_name": "Əli"}]
+    assert table.to_pylist() == [dict.fromkeys(READ_FIELDS, "") | {"record_id": "7", "given_name": "Əli"}]
     with pytest.raises(LinkageInputError, match=r"^records: record 3: field record_id: empty"):
         records_table([{"record_id": "a"}, {"record_id": "b"}, {"given_name": "Əli"}])
     with pytest.raises(LinkageInputError, match=r"^records: record 3: field record_id: 'a' is also on record 1"):

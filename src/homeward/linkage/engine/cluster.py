@@ -65,17 +65,31 @@ def cluster_pairs(
     year_list = years.to_pylist() if years is not None else [None] * count
     low: list[int | None] = list(year_list)
     high: list[int | None] = list(year_list)
-    table = pa.table({"l": left, "r": right, "p": probability})
+    # Pairs as positions of their records (one hash of the ids for both ends), then on integers only.
+    chunks = [c for side in (left, right) for c in (side.chunks if isinstance(side, pa.ChunkedArray) else [side])]
+    ends_at = pc.index_in(pa.chunked_array(chunks, type=ids.type), value_set=ids).fill_null(-1).to_numpy()
+    pairs_count = len(ends_at) // 2
+    left_at, right_at = ends_at[:pairs_count].astype(np.int64), ends_at[pairs_count:].astype(np.int64)
+    weight = np.asarray(
+        (probability.combine_chunks() if isinstance(probability, pa.ChunkedArray) else probability).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=np.float64,
+    )
     # A weak pair counts only between two clusters being joined, and a record joins a cluster only through a
     # pair at the threshold: pairs with a record that has no such pair can never count, and are left out.
-    strong = table.filter(pc.greater_equal(table["p"], threshold))
-    joinable = pc.unique(pa.chunked_array([*strong["l"].chunks, *strong["r"].chunks], type=table["l"].type))
-    table = table.filter(pc.and_(pc.is_in(table["l"], joinable), pc.is_in(table["r"], joinable))).sort_by(
-        [("p", "descending"), ("l", "ascending"), ("r", "ascending")]
-    )
-    left_at = pc.index_in(table["l"], value_set=ids).to_numpy().astype(np.int64)
-    right_at = pc.index_in(table["r"], value_set=ids).to_numpy().astype(np.int64)
-    weight = table["p"].to_numpy()
+    known = (left_at >= 0) & (right_at >= 0)
+    strong = known & (weight >= threshold)
+    joinable = np.zeros(count, dtype=bool)
+    joinable[left_at[strong]] = True
+    joinable[right_at[strong]] = True
+    keep = known & joinable[np.maximum(left_at, 0)] & joinable[np.maximum(right_at, 0)]
+    left_at, right_at, weight = left_at[keep], right_at[keep], weight[keep]
+    # Strongest first; ties in the order of the record ids, so that the input's order does not matter.
+    rank = np.empty(count, dtype=np.int64)
+    rank[pc.sort_indices(ids).to_numpy()] = np.arange(count)
+    order = np.lexsort((rank[right_at], rank[left_at], -weight))
+    left_at, right_at, weight = left_at[order], right_at[order], weight[order]
     # Every scored pair from both ends, grouped by record (compressed rows, in arrays: millions of pairs as
     # Python objects would cost gigabytes). Average linkage sums the pairs between two clusters when a join
     # is weighed.
@@ -143,6 +157,9 @@ def cluster_pairs(
         dated = year_list[a] is not None and year_list[b] is not None
         if mask[ra] & mask[rb] or (not dated and _too_far(low, high, ra, rb, max_year_spread)):
             refused += 1
+            continue
+        if members[ra] is None and members[rb] is None:
+            join(ra, rb)  # two lone records: this pair is the only one between them
             continue
         total, seen = between(ra, rb)
         if seen and total / seen < threshold:

@@ -35,6 +35,9 @@ INPUT_FIELDS = (
     "record_id", "source", "given_name", "surname", "patronymic", "sex", "birth_date", "birth_place",
     "origin_settlement", "current_country", "current_city", "document_number",
 )  # fmt: skip
+# Family links within one source, read when present: evidence once the relatives are linked (``family``).
+FAMILY_FIELDS = ("spouse_record_id", "father_record_id", "mother_record_id")
+READ_FIELDS = (*INPUT_FIELDS, *FAMILY_FIELDS)
 # The columns of the prepared table, in order (all strings but the birth date's parts).
 FEATURES = (
     "unique_id", "source", "given", "given_key", "surname", "surname_key", "given_as_surname",
@@ -86,7 +89,7 @@ def read_records(path: Path) -> pa.Table:
     in a value, an empty, over-long or repeated record id, a binary file.
     """
     names = _read_header(path)
-    wanted = [n for n in INPUT_FIELDS if n in names]
+    wanted = [n for n in READ_FIELDS if n in names]
     try:
         table = pacsv.read_csv(
             path,
@@ -109,7 +112,7 @@ def read_records(path: Path) -> pa.Table:
         # A quote left open swallows every row after it into one value without any parse error.
         _find_bad_row(path, names, wanted)
     columns = {}
-    for name in INPUT_FIELDS:
+    for name in READ_FIELDS:
         if name in table.column_names:
             columns[name] = pc.utf8_trim_whitespace(table[name])
         else:
@@ -127,9 +130,9 @@ def read_records(path: Path) -> pa.Table:
 
 def records_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     """Records given as dicts (as the registry holds them) in the same shape as ``read_records``."""
-    data: dict[str, list[str]] = {name: [] for name in INPUT_FIELDS}
+    data: dict[str, list[str]] = {name: [] for name in READ_FIELDS}
     for row in rows:
-        for name in INPUT_FIELDS:
+        for name in READ_FIELDS:
             value = row.get(name)
             data[name].append("" if value is None else str(value).strip())
     table = pa.table({name: pa.array(values, pa.string()) for name, values in data.items()})

@@ -188,6 +188,42 @@ class Match:
     evidence: list[tuple[str, str, float]]  # (comparison, level label, weight)
 
 
+class Scorer:
+    """A trained model's weights applied in Python to two prepared records: the batch model's match weight, with
+    the same term frequencies (those of ``prepared``, the records the model scores among)."""
+
+    def __init__(self, model: dict[str, Any], prepared: pa.Table) -> None:
+        prior = float(model["probability_two_random_records_match"])
+        self.prior = math.log2(prior / (1 - prior))
+        self.comparisons = [_comparison(c) for c in model["comparisons"]]
+        self.tf: dict[str, dict[Any, float]] = {}
+        for comparison in self.comparisons:
+            for level in comparison.levels:
+                if level.tf_column and level.tf_column not in self.tf:
+                    self.tf[level.tf_column] = _frequencies(prepared[level.tf_column])
+
+    def score(self, left: Row, right: Row) -> tuple[float, list[tuple[str, str, float]]]:
+        """The match weight (bits, the prior included) and, per comparison, the level reached and its weight."""
+        total = self.prior
+        evidence = []
+        for comparison in self.comparisons:
+            for level in comparison.levels:
+                if level.test is not None and not level.test(left, right):
+                    continue
+                weight = 0.0 if level.is_null else level.weight
+                if level.tf_column and not level.is_null and level.test is not None:
+                    frequencies = self.tf[level.tf_column]
+                    tf_l = frequencies.get(left.get(level.tf_column))
+                    tf_r = frequencies.get(right.get(level.tf_column))
+                    if tf_l is not None or tf_r is not None:
+                        tf = max(tf_l or tf_r or 0.0, tf_r or tf_l or 0.0, level.tf_minimum)
+                        weight += level.log2_u_exact - math.log2(tf)
+                total += weight
+                evidence.append((comparison.name, level.label, weight))
+                break
+        return total, evidence
+
+
 class RealtimeMatcher:
     """An index of the blocking keys of linked records, and the model to score a new record against them."""
 
@@ -216,14 +252,7 @@ class RealtimeMatcher:
             self.crowded.append(left_out)
             self.limits.append(min(limit, max((len(v) for v in found.values()), default=limit)))
         self.missing = [pc.is_null(prepared[r.missing]).to_pylist() if r.missing else None for r in self.rules]
-        prior = float(model["probability_two_random_records_match"])
-        self.prior = math.log2(prior / (1 - prior))
-        self.comparisons = [_comparison(c) for c in model["comparisons"]]
-        self.tf: dict[str, dict[Any, float]] = {}
-        for comparison in self.comparisons:
-            for level in comparison.levels:
-                if level.tf_column and level.tf_column not in self.tf:
-                    self.tf[level.tf_column] = _frequencies(prepared[level.tf_column])
+        self.scorer = Scorer(model, prepared)
 
     def candidates(self, row: Row) -> set[int]:
         found: set[int] = set()
@@ -242,26 +271,6 @@ class RealtimeMatcher:
             else:
                 found.update(i for i in hits if lacking[i])  # only those that lack it
         return found
-
-    def score(self, left: Row, right: Row) -> tuple[float, list[tuple[str, str, float]]]:
-        total = self.prior
-        evidence = []
-        for comparison in self.comparisons:
-            for level in comparison.levels:
-                if level.test is not None and not level.test(left, right):
-                    continue
-                weight = 0.0 if level.is_null else level.weight
-                if level.tf_column and not level.is_null and level.test is not None:
-                    frequencies = self.tf[level.tf_column]
-                    tf_l = frequencies.get(left.get(level.tf_column))
-                    tf_r = frequencies.get(right.get(level.tf_column))
-                    if tf_l is not None or tf_r is not None:
-                        tf = max(tf_l or tf_r or 0.0, tf_r or tf_l or 0.0, level.tf_minimum)
-                        weight += level.log2_u_exact - math.log2(tf)
-                total += weight
-                evidence.append((comparison.name, level.label, weight))
-                break
-        return total, evidence
 
     def add(self, records: list[dict[str, Any]]) -> None:
         """Add records that came in since the index was built (each new registration once it is matched), so
@@ -295,7 +304,7 @@ class RealtimeMatcher:
             other = self.rows[position]
             if other["unique_id"] == row["unique_id"] and row["unique_id"]:
                 continue
-            weight, evidence = self.score(row, other)
+            weight, evidence = self.scorer.score(row, other)
             probability = 2**weight / (1 + 2**weight)
             if probability >= threshold:
                 out.append(Match(other["unique_id"], probability, weight, evidence))

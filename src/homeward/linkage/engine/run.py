@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 
 from homeward.linkage.engine import model as m
 from homeward.linkage.engine.cluster import cluster_pairs
+from homeward.linkage.engine.family import with_family
 from homeward.linkage.engine.prepare import LinkageInputError, Prepared, Unusable, read_records
 
 log = logging.getLogger("homeward.linkage")
@@ -324,6 +325,7 @@ def link_records(
     step: Step | None = None,
     seed: int = 42,
     duplicate_free: Iterable[str] | str | None = None,
+    family: bool = True,
 ) -> LinkResult:
     """Link ``records`` (the shape of ``prepare.read_records``): see the module's docstring."""
     say = step or (lambda message, done: None)
@@ -347,23 +349,44 @@ def link_records(
         duplicate_free = [s for s in pc.unique(sources).to_pylist() if s is not None]
     elif isinstance(duplicate_free, str):
         duplicate_free = [duplicate_free]
-    clusters, refused = cluster_pairs(
-        prepared.table["unique_id"],
-        sources,
-        scored.pairs["record_id_l"],
-        scored.pairs["record_id_r"],
-        scored.pairs["match_probability"],
-        threshold=threshold,
-        duplicate_free=duplicate_free,
-        must=scored.must,
-        years=prepared.table["birth_year"],
-    )
+    refusals = [0]
+
+    def cluster(pairs: pa.Table) -> pa.Table:
+        clusters, refusals[0] = cluster_pairs(
+            prepared.table["unique_id"],
+            sources,
+            pairs["record_id_l"],
+            pairs["record_id_r"],
+            pairs["match_probability"],
+            threshold=threshold,
+            duplicate_free=duplicate_free,
+            must=scored.must,
+            years=prepared.table["birth_year"],
+        )
+        return clusters
+
+    scored_pairs = scored.pairs
+    clusters = cluster(scored_pairs)
+    if family:
+        say("weighing family links", 0.92)
+        # The family's pairs are weighed in Python, which reads the model's conditions as DuckDB writes them.
+        outcome = with_family(
+            records, prepared.table, for_dialect(scored.model, "duckdb"), scored_pairs, clusters, cluster,
+            threshold=threshold,
+        )  # fmt: skip
+        clusters, scored_pairs = outcome.clusters, outcome.pairs
+        if outcome.added.num_rows:
+            notices.append(
+                f"{outcome.added.num_rows:,} pairs were found likely through their families: the spouses, the "
+                "parents or same-named children of one person"
+            )
+    refused = refusals[0]
     if refused:
         notices.append(
             f"{refused:,} likely pairs were not joined: they would have put two records of a source that "
             "holds each person once, or people born years apart, into one cluster"
         )
-    pairs = scored.pairs.filter(pc.greater_equal(scored.pairs["match_probability"], min(pair_threshold, threshold)))
+    pairs = scored_pairs.filter(pc.greater_equal(scored_pairs["match_probability"], min(pair_threshold, threshold)))
     seconds["cluster"] = time.perf_counter() - moment
     say("done", 1.0)
     return LinkResult(
