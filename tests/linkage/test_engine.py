@@ -501,6 +501,10 @@ LINE_ERRORS = {
     "no record_id column": ("id,given_name\nr1,Əli\n", "line 1: field record_id: the header has no record_id"),
     "semicolons": ("record_id;given_name\nr1;Əli\n", "only comma-separated files are read"),
     "record_id twice in the header": ("record_id,given_name,Record_ID\nr1,Əli,r1\n", "line 1: field record_id"),
+    "a family link twice in the header": (
+        "record_id,spouse_record_id,given_name,spouse_record_id\nr1,r2,Əli,r3\n",
+        "line 1: field spouse_record_id: the column appears 2 times",
+    ),
     "same id twice": (
         'record_id,given_name\nr1,"Əli\n"\n\nr2,Vüsal\nr1,Aysel\n',
         "line 6: field record_id: 'r1' is also on line 2",

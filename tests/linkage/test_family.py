@@ -7,9 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from homeward.linkage.engine.cluster import cluster_pairs
 from homeward.linkage.engine.evaluate import evaluate, read_truth
-from homeward.linkage.engine.family import candidates, share_of_matches
-from homeward.linkage.engine.prepare import read_records, records_table
+from homeward.linkage.engine.family import _merged, candidates, share_of_matches
+from homeward.linkage.engine.prepare import prepare, read_records, records_table
 from homeward.linkage.engine.run import link_records
 from tests.linkage.conftest import Community
 
@@ -70,6 +71,46 @@ def test_pairs_through_spouses_parents_and_same_named_children_of_one_person() -
     assert candidates(crowded, _clusters({**{f"r{i}": f"r{i}" for i in range(20)}, "w": "w"})).num_rows == 0
 
 
+def test_a_record_naming_itself_names_no_relative() -> None:
+    records = records_table(
+        [
+            _record("a1", "A", "Aygün", "Hüseynova", spouse_record_id="a1"),
+            _record("b1", "B", "Aygün", "Hüseynova", spouse_record_id="b2"),
+            _record("b2", "B", "Elçin", "Hüseynov", spouse_record_id="b1"),
+        ]
+    )
+    # a1 and b1 are one person; a1 calling herself her spouse must not make b1's husband her namesake.
+    assert candidates(records, _clusters({"a1": "x", "b1": "x", "b2": "b2"})).num_rows == 0
+
+
+def test_a_family_pair_replaces_the_same_pair_scored_in_the_other_order() -> None:
+    pairs = pa.table({"record_id_l": ["b", "c"], "record_id_r": ["a", "d"], "match_probability": [0.3, 0.6],
+                      "match_weight": [-1.2, 0.6]})  # fmt: skip
+    family = pa.table({"record_id_l": ["a", "a"], "record_id_r": ["b", "b"], "match_probability": [0.97, 0.9],
+                       "match_weight": [5.0, 3.2]})  # fmt: skip
+    merged = sorted(_merged(pairs, family).to_pylist(), key=lambda row: row["record_id_l"])
+    assert merged == [
+        {"record_id_l": "a", "record_id_r": "b", "match_probability": 0.97, "match_weight": 5.0},
+        {"record_id_l": "c", "record_id_r": "d", "match_probability": 0.6, "match_weight": 0.6},
+    ]
+
+
+def test_clustering_ignores_unknown_ids_and_the_order_of_the_input() -> None:
+    ids = ["r1", "r2", "r3", "r4"]
+    # r2 matches r1 and r3 equally, and r1 and r3 are of one register: the tie goes to the smaller id.
+    left, right, probability = ["r2", "r3", "r9"], ["r1", "r2", "r4"], [0.9, 0.9, 0.99]
+    outcomes = set()
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0]):
+        clusters, refused = cluster_pairs(
+            pa.array([ids[i] for i in order]), pa.array(["A", "B", "A", "C"]).take(pa.array(order)),
+            pa.array(left), pa.array(right), pa.array(probability), threshold=0.5, duplicate_free=["A"],
+        )  # fmt: skip
+        found = zip(clusters["record_id"].to_pylist(), clusters["cluster_id"].to_pylist(), strict=True)
+        outcomes.add(tuple(sorted(found)))
+        assert refused == 1
+    assert outcomes == {(("r1", "r1"), ("r2", "r1"), ("r3", "r3"), ("r4", "r4"))}
+
+
 def test_the_share_of_matches_is_learned_from_the_block() -> None:
     weights = np.array([12.0] * 80 + [-15.0] * 20)
     assert share_of_matches(weights) == pytest.approx(0.8, abs=0.01)
@@ -97,6 +138,15 @@ def _together(rows: list[dict[str, str]], a: str, b: str, *, family: bool) -> bo
     return cluster[a] == cluster[b]
 
 
+def _weighed(rows: list[dict[str, str]]) -> set[tuple[str, str, str, bool]]:
+    """The pairs the family gives once the fields alone have been clustered: they were weighed."""
+    records = records_table(rows)
+    result = link_records(records, threshold=0.5, duplicate_free="all", family=False)
+    prepared = prepare(records).table
+    given = pa.table({"record_id": prepared["unique_id"], "key": prepared["given_key"]})
+    return _found(candidates(records, result.clusters, given))
+
+
 def test_a_wife_under_her_birth_surname_is_found_through_her_husband() -> None:
     rows = _family()
     # Her two records share a given name, a sex and a place: too little on their own.
@@ -110,6 +160,7 @@ def test_a_wife_under_her_birth_surname_is_found_through_her_husband() -> None:
 def test_a_spouse_with_another_given_name_is_another_person() -> None:
     # A man's second wife: married to one person, but another woman.
     rows = _family(given_name="Səbinə", birth_date="1962")
+    assert ("a-w", "b-w", "spouses of one person", True) in _weighed(rows)
     assert not _together(rows, "a-w", "b-w", family=True)
 
 
@@ -125,6 +176,7 @@ def test_same_named_children_of_one_father_born_years_apart_stay_apart() -> None
         _record("b-s", "B", "Orxan", "Hüseynov", father_record_id="b-f", birth_date="1985-01-20", **son),
     ]
     assert _together(rows, "a-f", "b-f", family=True)
+    assert ("a-s", "b-s", "children of one father", True) in _weighed(rows)
     assert not _together(rows, "a-s", "b-s", family=True)
 
 

@@ -35,6 +35,9 @@ def cluster_pairs(
 ) -> tuple[pa.Table, int]:
     """(record_id, cluster_id for every record; the number of pairs left out because of the constraint).
 
+    Each pair of records is given once (in either order), as Splink scores it: two records alone in their
+    clusters are joined on their one pair without weighing the pairs between the clusters.
+
     ``duplicate_free`` names the sources that hold each person at most once (None: none of them). ``must``
     pairs are joined first, whatever the constraints (records already known to be one person); ``cannot``
     pairs never end up in one cluster. With ``years`` (birth years, null when unknown), no join makes a
@@ -66,7 +69,11 @@ def cluster_pairs(
     low: list[int | None] = list(year_list)
     high: list[int | None] = list(year_list)
     # Pairs as positions of their records (one hash of the ids for both ends), then on integers only.
-    chunks = [c for side in (left, right) for c in (side.chunks if isinstance(side, pa.ChunkedArray) else [side])]
+    chunks = [
+        c.cast(ids.type)
+        for side in (left, right)
+        for c in (side.chunks if isinstance(side, pa.ChunkedArray) else [side])
+    ]
     ends_at = pc.index_in(pa.chunked_array(chunks, type=ids.type), value_set=ids).fill_null(-1).to_numpy()
     pairs_count = len(ends_at) // 2
     left_at, right_at = ends_at[:pairs_count].astype(np.int64), ends_at[pairs_count:].astype(np.int64)

@@ -123,6 +123,7 @@ def candidates(records: pa.Table, clusters: pa.Table, given: pa.Table | None = N
             parts.append(
                 f"SELECT {number} AS relation, {member}.record_id AS member, c.cluster_id AS key "  # noqa: S608
                 f"FROM links r JOIN links t ON t.record_id = r.{column} AND t.source = r.source "
+                "AND t.record_id <> r.record_id "  # a record naming itself names no relative
                 f"JOIN clusters c ON c.record_id = {grouped}.record_id WHERE r.{column} <> ''"
             )
         names = ", ".join(f"'{name}'" for name in present)
@@ -247,6 +248,7 @@ def with_family(
     shares: dict[str, float] = {}
     added: list[pa.Table] = []
     given = pa.table({"record_id": prepared["unique_id"], "key": prepared["given_key"]})
+    seen: set[tuple[str, str]] = set()  # pairs added in an earlier round (clustering may have refused them)
     for _ in range(rounds):
         found = candidates(records, clusters, given)
         if not pc.any(found["apart"]).as_py():
@@ -255,10 +257,15 @@ def with_family(
         scored = score(prepared, model, found, scorer)
         shares = scored.shares or shares
         # Only pairs the family makes likely enough to join: a weak one would only lower the average of the
-        # pairs between two clusters, which clustering weighs before joining them.
+        # pairs between two clusters, which clustering weighs before joining them. A pair added before is in
+        # the pairs already.
         likely = scored.pairs.filter(pc.greater_equal(scored.pairs["match_probability"], threshold))
+        ids = zip(likely["record_id_l"].to_pylist(), likely["record_id_r"].to_pylist(), strict=True)
+        new = [pair not in seen for pair in ids]
+        likely = likely.filter(pa.array(new, pa.bool_()))
         if likely.num_rows == 0:
             break
+        seen.update(zip(likely["record_id_l"].to_pylist(), likely["record_id_r"].to_pylist(), strict=True))
         pairs = _merged(pairs, likely)
         clusters = cluster(pairs)
         added.append(likely)

@@ -192,7 +192,7 @@ def _read_header(path: Path) -> list[str]:
         if len(names) == 1 and any(sep in header[0] for sep in ";\t|"):
             reason += " (only comma-separated files are read)"
         raise LinkageInputError(f"{path}: line 1: field record_id: {reason}")
-    for name in INPUT_FIELDS:
+    for name in READ_FIELDS:
         if names.count(name) > 1:
             raise LinkageInputError(f"{path}: line 1: field {name}: the column appears {names.count(name)} times")
     return names

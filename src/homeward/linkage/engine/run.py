@@ -375,9 +375,9 @@ def link_records(
             threshold=threshold,
         )  # fmt: skip
         clusters, scored_pairs = outcome.clusters, outcome.pairs
-        if outcome.added.num_rows:
+        if found := len(outcome.relation_of()):
             notices.append(
-                f"{outcome.added.num_rows:,} pairs were found likely through their families: the spouses, the "
+                f"{found:,} pairs were found likely through their families: the spouses, the "
                 "parents or same-named children of one person"
             )
     refused = refusals[0]
