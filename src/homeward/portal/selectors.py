@@ -57,15 +57,17 @@ def shown_sheet(version: str, language: str) -> InformationSheet | None:
     no such version."""
     if not version:
         return None
-    for fresh in (False, True):
-        if fresh:  # a version this process has not seen yet: published since, by another process
-            _KEPT.pop("sheets", None)
-        texts: dict[tuple[str, str], InformationSheet] = _kept("sheets", _sheets)[1]
-        found = texts.get((version, language)) or texts.get((version, "en"))
-        found = found or next((t for (v, _l), t in texts.items() if v == version), None)
-        if found is not None:
-            return found
-    return None
+    found = _sheet_in(_kept("sheets", _sheets)[1], version, language)
+    if found is None:  # a version this process has not seen yet: published since, by another process
+        _KEPT.pop("sheets", None)
+        found = _sheet_in(_kept("sheets", _sheets)[1], version, language)
+    return found
+
+
+def _sheet_in(texts: dict[tuple[str, str], InformationSheet], version: str, language: str) -> InformationSheet | None:
+    """The version's text in the language, else in English, else in any language."""
+    found = texts.get((version, language)) or texts.get((version, "en"))
+    return found or next((t for (v, _l), t in texts.items() if v == version), None)
 
 
 def events() -> list[tuple[str, str]]:

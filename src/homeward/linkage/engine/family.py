@@ -74,8 +74,9 @@ _EMPTY = {
     "match_weight": pa.float64(), "match_probability": pa.float64(),
 }  # fmt: skip
 _NONE = pa.table(
-    {**{name: pa.array([], kind) for name, kind in list(_EMPTY.items())[:3]}, "apart": pa.array([], pa.bool_())}
-)
+    {"record_id_l": pa.array([], pa.string()), "record_id_r": pa.array([], pa.string()),
+     "relation": pa.array([], pa.string()), "apart": pa.array([], pa.bool_())}
+)  # fmt: skip
 
 
 @dataclass
@@ -109,56 +110,54 @@ def candidates(records: pa.Table, clusters: pa.Table, given: pa.Table | None = N
         present = {name: r for name, r in present.items() if not r.same_given}
     if not present or records.num_rows == 0:
         return _NONE
-    con = duckdb.connect()
-    try:
-        con.register("links", records.select(["record_id", "source", *sorted({r.column for r in present.values()})]))
-        con.register("clusters", clusters.select(["record_id", "cluster_id"]))
-        if given is not None:
-            con.register("given", given.select(["record_id", "key"]))
-        parts = []
-        for number, relation in enumerate(present.values()):
-            column = relation.column
-            # r holds the link to t (same source); the member is r grouped by t's cluster, or t by r's.
-            member, grouped = ("r", "t") if relation.holder else ("t", "r")
-            parts.append(
-                f"SELECT {number} AS relation, {member}.record_id AS member, c.cluster_id AS key "  # noqa: S608
-                f"FROM links r JOIN links t ON t.record_id = r.{column} AND t.source = r.source "
-                "AND t.record_id <> r.record_id "  # a record naming itself names no relative
-                f"JOIN clusters c ON c.record_id = {grouped}.record_id WHERE r.{column} <> ''"
-            )
-        names = ", ".join(f"'{name}'" for name in present)
-        most = ", ".join(str(r.most) for r in present.values())
-        alike = ", ".join("true" if r.same_given else "false" for r in present.values())
-        given_join = (
-            "LEFT JOIN given ga ON ga.record_id = a.member LEFT JOIN given gb ON gb.record_id = b.member"
-            if given is not None
-            else ""
+    tables = {
+        "links": records.select(["record_id", "source", *sorted({r.column for r in present.values()})]),
+        "clusters": clusters.select(["record_id", "cluster_id"]),
+    }
+    if given is not None:
+        tables["given"] = given.select(["record_id", "key"])
+    parts = []
+    for number, relation in enumerate(present.values()):
+        column = relation.column
+        # r holds the link to t (same source); the member is r grouped by t's cluster, or t by r's.
+        member, grouped = ("r", "t") if relation.holder else ("t", "r")
+        parts.append(
+            f"SELECT {number} AS relation, {member}.record_id AS member, c.cluster_id AS key "  # noqa: S608
+            f"FROM links r JOIN links t ON t.record_id = r.{column} AND t.source = r.source "
+            "AND t.record_id <> r.record_id "  # a record naming itself names no relative
+            f"JOIN clusters c ON c.record_id = {grouped}.record_id WHERE r.{column} <> ''"
         )
-        given_test = (
-            f"AND (NOT list_extract([{alike}], a.relation + 1) OR ga.key = gb.key)" if given is not None else ""
-        )
-        sql = f"""
-            WITH member AS (SELECT DISTINCT relation, member, key FROM ({" UNION ALL ".join(parts)})),
-            kept AS (
-                SELECT relation, member, key FROM member
-                WHERE (relation, key) IN (
-                    SELECT relation, key FROM member GROUP BY relation, key
-                    HAVING count(*) BETWEEN 2 AND list_extract([{most}], relation + 1)
-                )
+    names = ", ".join(f"'{name}'" for name in present)
+    most = ", ".join(str(r.most) for r in present.values())
+    alike = ", ".join("true" if r.same_given else "false" for r in present.values())
+    given_join = (
+        "LEFT JOIN given ga ON ga.record_id = a.member LEFT JOIN given gb ON gb.record_id = b.member"
+        if given is not None
+        else ""
+    )
+    given_test = f"AND (NOT list_extract([{alike}], a.relation + 1) OR ga.key = gb.key)" if given is not None else ""
+    sql = f"""
+        WITH member AS (SELECT DISTINCT relation, member, key FROM ({" UNION ALL ".join(parts)})),
+        kept AS (
+            SELECT relation, member, key FROM member
+            WHERE (relation, key) IN (
+                SELECT relation, key FROM member GROUP BY relation, key
+                HAVING count(*) BETWEEN 2 AND list_extract([{most}], relation + 1)
             )
-            SELECT DISTINCT a.member AS record_id_l, b.member AS record_id_r,
-                list_extract([{names}], a.relation + 1) AS relation, ca.cluster_id <> cb.cluster_id AS apart
-            FROM kept a JOIN kept b ON a.relation = b.relation AND a.key = b.key AND a.member < b.member
-            JOIN clusters ca ON ca.record_id = a.member JOIN clusters cb ON cb.record_id = b.member
-            {given_join}
-            WHERE true {given_test}
-            ORDER BY record_id_l, record_id_r, relation
-        """  # noqa: S608 - column names from RELATIONS, numbers formatted here
-        result = con.sql(sql).arrow()
-        table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
-    finally:
-        con.close()
-    return table
+        )
+        SELECT DISTINCT a.member AS record_id_l, b.member AS record_id_r,
+            list_extract([{names}], a.relation + 1) AS relation, ca.cluster_id <> cb.cluster_id AS apart
+        FROM kept a JOIN kept b ON a.relation = b.relation AND a.key = b.key AND a.member < b.member
+        JOIN clusters ca ON ca.record_id = a.member JOIN clusters cb ON cb.record_id = b.member
+        {given_join}
+        WHERE true {given_test}
+        ORDER BY record_id_l, record_id_r, relation
+    """  # noqa: S608 - column names from RELATIONS, numbers formatted here
+    return _sql(tables, sql)
+
+
+def _empty(schema: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([], kind) for name, kind in schema.items()})
 
 
 def share_of_matches(weights: np.ndarray) -> float:
@@ -181,7 +180,7 @@ def score(prepared: pa.Table, model: dict[str, Any], found: pa.Table, scorer: Sc
     their relation's own prior: the share of matches among the relation's pairs apart, learned from them."""
     found = found.filter(found["apart"])
     if found.num_rows == 0:
-        return FamilyScored(pa.table({name: pa.array([], kind) for name, kind in _EMPTY.items()}), {})
+        return FamilyScored(_empty(_EMPTY), {})
     scorer = scorer or Scorer(model, prepared)
     wanted = pc.unique(pa.chunked_array([*found["record_id_l"].chunks, *found["record_id_r"].chunks]))
     rows = _rows(prepared, wanted, pc.index_in(wanted, value_set=prepared["unique_id"]))
@@ -260,17 +259,16 @@ def with_family(
         # pairs between two clusters, which clustering weighs before joining them. A pair added before is in
         # the pairs already.
         likely = scored.pairs.filter(pc.greater_equal(scored.pairs["match_probability"], threshold))
-        ids = zip(likely["record_id_l"].to_pylist(), likely["record_id_r"].to_pylist(), strict=True)
-        new = [pair not in seen for pair in ids]
-        likely = likely.filter(pa.array(new, pa.bool_()))
+        ids = list(zip(likely["record_id_l"].to_pylist(), likely["record_id_r"].to_pylist(), strict=True))
+        likely = likely.filter(pa.array([pair not in seen for pair in ids], pa.bool_()))
         if likely.num_rows == 0:
             break
-        seen.update(zip(likely["record_id_l"].to_pylist(), likely["record_id_r"].to_pylist(), strict=True))
+        seen.update(ids)
         pairs = _merged(pairs, likely)
         clusters = cluster(pairs)
         added.append(likely)
     if not added:
-        added.append(score(prepared, model, _NONE).pairs)
+        added.append(_empty(_EMPTY))
     return FamilyOutcome(clusters, pairs, shares, pa.concat_tables(added))
 
 
@@ -278,34 +276,32 @@ def _merged(pairs: pa.Table, family: pa.Table) -> pa.Table:
     """The pairs with the family's, each pair once at its higher probability. The family's pairs are few: the
     others are copied once as they are (a grouping of millions of pairs would hold gigabytes)."""
     columns = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
-    con = duckdb.connect()
-    try:
-        con.register("pairs", pairs.select(columns))
-        con.register("added", _ordered(family.select(columns)))
-        result = con.sql(
-            """
-            WITH f AS (
-                SELECT record_id_l AS l, record_id_r AS r, max(match_probability) AS p, max(match_weight) AS w
-                FROM added GROUP BY record_id_l, record_id_r
-            )
-            SELECT p.record_id_l, p.record_id_r, p.match_probability, p.match_weight FROM pairs p
-            ANTI JOIN f
-                ON f.l = least(p.record_id_l, p.record_id_r) AND f.r = greatest(p.record_id_l, p.record_id_r)
-            UNION ALL
-            SELECT f.l, f.r, greatest(f.p, coalesce(p.match_probability, 0)),
-                greatest(f.w, coalesce(p.match_weight, f.w))
-            FROM f LEFT JOIN pairs p
-                ON f.l = least(p.record_id_l, p.record_id_r) AND f.r = greatest(p.record_id_l, p.record_id_r)
-            """
-        ).arrow()
-        table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
-    finally:
-        con.close()
+    table = _sql(
+        {"pairs": pairs.select(columns), "added": family.select(columns)},
+        """
+        WITH f AS (
+            SELECT least(record_id_l, record_id_r) AS l, greatest(record_id_l, record_id_r) AS r,
+                max(match_probability) AS p, max(match_weight) AS w
+            FROM added GROUP BY 1, 2
+        )
+        SELECT p.record_id_l, p.record_id_r, p.match_probability, p.match_weight FROM pairs p
+        ANTI JOIN f ON f.l = least(p.record_id_l, p.record_id_r) AND f.r = greatest(p.record_id_l, p.record_id_r)
+        UNION ALL
+        SELECT f.l, f.r, greatest(f.p, coalesce(p.match_probability, 0)), greatest(f.w, coalesce(p.match_weight, f.w))
+        FROM f LEFT JOIN pairs p
+            ON f.l = least(p.record_id_l, p.record_id_r) AND f.r = greatest(p.record_id_l, p.record_id_r)
+        """,
+    )
     return table.cast(pairs.select(columns).schema)
 
 
-def _ordered(table: pa.Table) -> pa.Table:
-    swap = pc.greater(table["record_id_l"], table["record_id_r"])
-    return table.set_column(0, "record_id_l", pc.if_else(swap, table["record_id_r"], table["record_id_l"])).set_column(
-        1, "record_id_r", pc.if_else(swap, table["record_id_l"], table["record_id_r"])
-    )
+def _sql(tables: dict[str, pa.Table], sql: str) -> pa.Table:
+    """``sql`` run in a throw-away DuckDB database over Arrow ``tables`` (by name), as an Arrow table."""
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        result = con.sql(sql).arrow()
+        return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    finally:
+        con.close()
